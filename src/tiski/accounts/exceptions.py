@@ -1,0 +1,2 @@
+class TokenUserUnknownError(Exception):
+    """No active user has the given username."""

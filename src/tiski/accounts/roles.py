@@ -1,0 +1,32 @@
+"""The three roles, as Django groups, and the permissions each one holds.
+
+Permission checks in views and the API use ``user.has_perm(...)`` with these codenames, never the group
+names, so a company can shape its own roles in the admin.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+AGENT: Final = "agent"
+TEAM_LEAD: Final = "team lead"
+ADMINISTRATOR: Final = "administrator"
+ROLES: Final = (AGENT, TEAM_LEAD, ADMINISTRATOR)
+
+# Permission "app_label.codename" strings used throughout the code.
+WORK_CASES: Final = "cases.work_case"  # see the inbox, open cases, reply, note, change status/priority
+ASSIGN_ANY: Final = "cases.assign_any"  # assign a case to another agent or team
+VIEW_CUSTOMERS: Final = "customers.view_customer"
+CHANGE_CUSTOMERS: Final = "customers.change_customer"
+MANAGE_TOKENS: Final = "accounts.manage_tokens"  # create and revoke API tokens for any user
+VIEW_SENT_MAIL: Final = "accounts.view_sent_mail"  # the local mailbox of `tiski demo`
+
+_AGENT_PERMS = [WORK_CASES, VIEW_CUSTOMERS, CHANGE_CUSTOMERS, "customers.add_customer"]
+_LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY]
+_ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
+
+ROLE_PERMISSIONS: Final[dict[str, list[str]]] = {
+    AGENT: _AGENT_PERMS,
+    TEAM_LEAD: _LEAD_PERMS,
+    ADMINISTRATOR: _ADMIN_PERMS,
+}

@@ -1,0 +1,22 @@
+class CaseError(Exception):
+    """Base of the case domain's errors; the message is meant for the person who caused it."""
+
+
+class CaseNotFoundError(CaseError):
+    pass
+
+
+class CaseClosedError(CaseError):
+    pass
+
+
+class CaseReplyError(CaseError):
+    """A reply cannot be sent, e.g. the customer has no handle on the case's channel."""
+
+
+class CasePermissionError(CaseError):
+    pass
+
+
+class CaseInvalidError(CaseError):
+    pass

@@ -1,0 +1,314 @@
+"""Writes for cases: create, update, reply, note. Each records its timeline event in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from tiski import events
+from tiski.accounts.roles import ASSIGN_ANY, WORK_CASES
+from tiski.cases.exceptions import CaseClosedError, CaseInvalidError, CasePermissionError, CaseReplyError
+from tiski.cases.models import Attachment, Case, CaseEvent, Category, Message, Note, Tag
+from tiski.customers.models import Customer
+
+User = AbstractBaseUser
+
+
+@dataclass(frozen=True)
+class FileIn:
+    """A file handed to a service: a reply attachment or an uploaded form file."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def case_event_record(*, case: Case, kind: str, actor: User | None = None, **data: Any) -> CaseEvent:
+    """Append an event to CASE's timeline."""
+    return CaseEvent.objects.create(case=case, kind=kind, actor=actor, data=data)
+
+
+def attachment_store(*, message: Message, file: FileIn, content_id: str = "") -> Attachment:
+    """Store FILE with the storage API under its checksum and attach it to MESSAGE."""
+    digest = hashlib.sha256(file.content).hexdigest()
+    filename = get_valid_filename(file.filename.replace("\\", "/").rsplit("/", 1)[-1]) or "attachment"
+    attachment = Attachment(
+        message=message,
+        filename=filename[:255],
+        content_type=(file.content_type or "application/octet-stream")[:255],
+        size=len(file.content),
+        sha256=digest,
+        content_id=content_id[:255],
+    )
+    attachment.file.save(filename, ContentFile(file.content), save=False)
+    attachment.save()
+    return attachment
+
+
+def _require_agent(actor: User | None) -> None:
+    if actor is not None and not actor.has_perm(WORK_CASES):
+        raise CasePermissionError("You do not have permission to work on cases.")
+
+
+def _status_timestamps(case: Case, status: str) -> list[str]:
+    """Set the solved/closed timestamps that follow from moving CASE to STATUS; return changed fields."""
+    now = timezone.now()
+    if status == Case.Status.SOLVED and case.solved_at is None:
+        case.solved_at = now
+        return ["solved_at"]
+    if status == Case.Status.CLOSED:
+        case.closed_at = now
+        fields = ["closed_at"]
+        if case.solved_at is None:
+            case.solved_at = now
+            fields.append("solved_at")
+        return fields
+    if status in Case.OPEN_STATUSES and case.solved_at is not None:
+        case.solved_at = None
+        return ["solved_at"]
+    return []
+
+
+@transaction.atomic
+def case_create(
+    *,
+    customer: Customer,
+    subject: str,
+    actor: User | None,
+    channel: Any = None,
+    description: str = "",
+    priority: int = Case.Priority.NORMAL,
+    type: str = Case.Type.QUESTION,  # noqa: A002
+    category: Category | None = None,
+    tags: Sequence[str] = (),
+) -> Case:
+    """Open a case for CUSTOMER on behalf of ACTOR (an agent or an integration).
+
+    A description is stored as the customer's first message on CHANNEL, which it then requires.
+    """
+    _require_agent(actor)
+    subject = subject.strip()
+    if not subject:
+        raise CaseInvalidError("A case needs a subject.")
+    if description.strip() and channel is None:
+        raise CaseInvalidError("A description is stored as a message on a channel: give the channel.")
+    case = Case.objects.create(
+        customer=customer,
+        subject=subject[:300],
+        channel=channel,
+        priority=priority,
+        type=type,
+        category=category,
+        team=(category.team if category else None) or (channel.team if channel else None),
+    )
+    if tags:
+        case.tags.set(_tags_get_or_create(tags))
+    case_event_record(case=case, kind=CaseEvent.Kind.CREATED, actor=actor)
+    if description.strip():
+        Message.objects.create(
+            case=case,
+            channel=channel,
+            direction=Message.Direction.IN,
+            author=Message.Author.CUSTOMER,
+            sender_name=customer.name,
+            subject=case.subject,
+            body_text=description.strip(),
+        )
+    return case
+
+
+def _tags_get_or_create(names: Sequence[str]) -> list[Tag]:
+    from django.utils.text import slugify
+
+    slugs = {slugify(name, allow_unicode=True)[:50] for name in names}
+    slugs.discard("")
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=slugs)}
+    return [existing.get(slug) or Tag.objects.get_or_create(name=slug)[0] for slug in sorted(slugs)]
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def case_update(
+    *,
+    case: Case,
+    actor: User | None,
+    status: str = _UNSET,
+    priority: int = _UNSET,
+    owner: User | None = _UNSET,
+    team: Any = _UNSET,
+    subject: str = _UNSET,
+    type: str = _UNSET,  # noqa: A002
+    category: Category | None = _UNSET,
+    tags: Sequence[str] = _UNSET,
+) -> Case:
+    """Change the given fields of CASE and record one timeline event per change.
+
+    Assigning the case to someone other than the actor needs the "assign any" permission (team lead).
+    Raise CaseClosedError for a closed case: it is final, a new contact opens a new case.
+    """
+    _require_agent(actor)
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status == Case.Status.CLOSED:
+        raise CaseClosedError(f"{case.reference} is closed; closed cases cannot be changed.")
+    changed: list[str] = []
+    if status is not _UNSET and status != case.status:
+        if status not in Case.Status.values:
+            raise CaseInvalidError(f"Unknown status {status!r}.")
+        old = case.status
+        case.status = status
+        changed += ["status", *_status_timestamps(case, status)]
+        case_event_record(case=case, kind=CaseEvent.Kind.STATUS_CHANGED, actor=actor, old=old, new=status)
+    if priority is not _UNSET and priority != case.priority:
+        if priority not in Case.Priority.values:
+            raise CaseInvalidError(f"Unknown priority {priority!r}.")
+        old_priority = case.priority
+        case.priority = priority
+        changed.append("priority")
+        case_event_record(
+            case=case, kind=CaseEvent.Kind.PRIORITY_CHANGED, actor=actor, old=old_priority, new=priority
+        )
+    if owner is not _UNSET and owner != case.owner:
+        if owner is not None and not owner.has_perm(WORK_CASES):
+            raise CaseInvalidError(f"{owner} is not an agent and cannot own cases.")
+        others = owner is not None and owner != actor
+        taking_from_someone = owner == actor and case.owner_id is not None
+        if actor is not None and (others or taking_from_someone) and not actor.has_perm(ASSIGN_ANY):
+            raise CasePermissionError("Only a team lead can assign cases to others or take them from others.")
+        old_owner = case.owner
+        case.owner = owner
+        changed.append("owner")
+        case_event_record(
+            case=case,
+            kind=CaseEvent.Kind.ASSIGNED,
+            actor=actor,
+            old=str(old_owner) if old_owner else None,
+            new=str(owner) if owner else None,
+        )
+    if team is not _UNSET and team != case.team:
+        if actor is not None and not actor.has_perm(ASSIGN_ANY):
+            raise CasePermissionError("Only a team lead can move cases between teams.")
+        old_team = case.team
+        case.team = team
+        changed.append("team")
+        case_event_record(
+            case=case,
+            kind=CaseEvent.Kind.TEAM_CHANGED,
+            actor=actor,
+            old=str(old_team) if old_team else None,
+            new=str(team) if team else None,
+        )
+    simple: dict[str, Any] = {"subject": subject, "type": type, "category": category}
+    for field, value in simple.items():
+        if value is _UNSET or value == getattr(case, field):
+            continue
+        if field == "subject" and not str(value).strip():
+            raise CaseInvalidError("A case needs a subject.")
+        if field == "type" and value not in Case.Type.values:
+            raise CaseInvalidError(f"Unknown type {value!r}.")
+        setattr(case, field, value.strip()[:300] if field == "subject" else value)
+        changed.append(field)
+        case_event_record(case=case, kind=CaseEvent.Kind.UPDATED, actor=actor, field=field, new=str(value))
+    if tags is not _UNSET:
+        new_tags = _tags_get_or_create(tags)
+        if {t.pk for t in new_tags} != set(case.tags.values_list("pk", flat=True)):
+            case.tags.set(new_tags)
+            case_event_record(
+                case=case, kind=CaseEvent.Kind.UPDATED, actor=actor, field="tags", new=[t.name for t in new_tags]
+            )
+            changed.append("tags")
+    if changed:
+        case.save(update_fields=[f for f in dict.fromkeys(changed) if f != "tags"] + ["updated_at"])
+    return case
+
+
+@transaction.atomic
+def note_add(*, case: Case, actor: User, body: str) -> Note:
+    """Add an internal note to CASE."""
+    _require_agent(actor)
+    body = body.strip()
+    if not body:
+        raise CaseInvalidError("The note is empty.")
+    note = Note.objects.create(case=case, author=actor, body=body)
+    case_event_record(case=case, kind=CaseEvent.Kind.NOTE_ADDED, actor=actor, note_id=note.pk)
+    Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+    return note
+
+
+@transaction.atomic
+def message_reply(
+    *,
+    case: Case,
+    actor: User,
+    body: str,
+    files: Sequence[FileIn] = (),
+    status_after: str | None = None,
+) -> Message:
+    """Queue a reply to the customer on CASE's channel and return it.
+
+    The message and its outbox row are written in one transaction; the worker sends it, retrying with
+    backoff, and the message's delivery status follows. Raise CaseReplyError when the customer cannot
+    be reached on that channel.
+    """
+    from tiski.channels.interface import adapter_for
+    from tiski.channels.outbox import outbox_enqueue
+
+    _require_agent(actor)
+    case = Case.objects.select_for_update().select_related("channel", "customer").get(pk=case.pk)
+    if case.status == Case.Status.CLOSED:
+        raise CaseClosedError(f"{case.reference} is closed; a new contact opens a new case.")
+    body = body.strip()
+    if not body:
+        raise CaseReplyError("The reply is empty.")
+    if case.channel is None:
+        raise CaseReplyError("This case has no channel to reply on.")
+    adapter = adapter_for(case.channel.kind)
+    if not case.customer.identities.filter(kind__in=adapter.recipient_kinds).exists():
+        raise CaseReplyError(
+            f"{case.customer} has no address for {case.channel.get_kind_display()}; add one to the customer."
+        )
+    now = timezone.now()
+    message = Message.objects.create(
+        case=case,
+        channel=case.channel,
+        direction=Message.Direction.OUT,
+        author=Message.Author.AGENT,
+        author_user=actor,
+        sender_name=str(getattr(actor, "get_full_name", lambda: "")() or actor.get_username()),
+        subject=case.subject,
+        body_text=body,
+        delivery_status=Message.Delivery.QUEUED,
+    )
+    for file in files:
+        attachment_store(message=message, file=file)
+    fields = ["updated_at"]
+    if case.first_response_at is None:
+        case.first_response_at = now
+        fields.append("first_response_at")
+    new_status = status_after or (Case.Status.OPEN if case.status == Case.Status.NEW else case.status)
+    if new_status != case.status:
+        if new_status not in Case.Status.values:
+            raise CaseInvalidError(f"Unknown status {new_status!r}.")
+        case_event_record(
+            case=case, kind=CaseEvent.Kind.STATUS_CHANGED, actor=actor, old=case.status, new=new_status
+        )
+        case.status = new_status
+        fields += ["status", *_status_timestamps(case, new_status)]
+    if case.owner_id is None:
+        case.owner = actor  # who answers first owns it, as in every helpdesk
+        fields.append("owner")
+        case_event_record(case=case, kind=CaseEvent.Kind.ASSIGNED, actor=actor, old=None, new=str(actor))
+    case.save(update_fields=fields)
+    case_event_record(case=case, kind=CaseEvent.Kind.REPLY_QUEUED, actor=actor, message_id=message.pk)
+    outbox_enqueue(message=message)
+    events.publish(events.ReplyQueued(message_id=message.pk, case_id=case.pk))
+    return message

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ChannelsConfig(AppConfig):
+    name = "tiski.channels"
+    label = "tiski_channels"  # "channels" is Django Channels' label
+    verbose_name = _("Channels")
+
+    def ready(self) -> None:
+        # Adapters register themselves on import; importing them here fills the registry once.
+        from tiski.channels import webform  # noqa: F401

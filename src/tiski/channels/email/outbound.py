@@ -1,0 +1,64 @@
+"""Send a reply as email through Django's email backend (the company's SMTP relay, or an ESP)."""
+
+from __future__ import annotations
+
+import smtplib
+from email.utils import formataddr, make_msgid, parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from tiski.channels.exceptions import DeliveryError, DeliveryPermanentError
+from tiski.channels.interface import DeliveryResult, OutboundMessage
+
+
+def reply_subject(*, subject: str, reference: str) -> str:
+    """Return "[TSK-1042] Re: subject", without stacking prefixes or tokens."""
+    token = f"[{reference}]"
+    base = subject.replace(token, "").strip()
+    if not base.lower().startswith(("re:", "vs:", "sv:", "aw:")):
+        base = f"Re: {base}"
+    return f"{token} {base}"
+
+
+def email_send(*, message: OutboundMessage, from_address: str) -> DeliveryResult:
+    """Send MESSAGE as a threaded email from FROM_ADDRESS and return its Message-ID.
+
+    Raise DeliveryPermanentError when the relay refuses every recipient, DeliveryError when it cannot be
+    reached or fails for now (the outbox retries).
+    """
+    if not message.recipients:
+        raise DeliveryPermanentError("the customer has no email address")
+    display, address = parseaddr(from_address)
+    domain = address.rpartition("@")[2] or "tiski.localhost"
+    message_id = make_msgid(domain=domain)
+    context = {"message": message, "reference": message.case_reference}
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        text = render_to_string("channels/email/reply.txt", context)
+        html = render_to_string("channels/email/reply.html", context)
+    sender = formataddr((message.sender_name or display, address)) if message.sender_name else from_address
+    headers = {"Message-ID": message_id, "Auto-Submitted": "no"}
+    thread = [mid for mid in message.in_reply_to if mid.startswith("<") and mid.endswith(">")]
+    if thread:
+        headers["In-Reply-To"] = thread[-1]
+        headers["References"] = " ".join(thread[-20:])
+    mail = EmailMultiAlternatives(
+        subject=reply_subject(subject=message.subject, reference=message.case_reference),
+        body=text,
+        from_email=sender,
+        to=list(message.recipients),
+        headers=headers,
+        reply_to=[from_address],
+    )
+    mail.attach_alternative(html, "text/html")
+    for attachment in message.attachments:
+        mail.attach(attachment.filename, attachment.content, attachment.content_type)
+    try:
+        mail.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryPermanentError(f"the mail server refused the recipient: {exc.recipients}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"the mail server could not take the message: {exc}") from exc
+    return DeliveryResult(external_id=message_id)

@@ -1,0 +1,121 @@
+"""The provider-neutral contract between the pipeline and channel adapters."""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import ClassVar
+
+from tiski.channels.models import Channel, ChannelKind
+from tiski.customers.services import Handle
+
+
+class Threading(enum.Enum):
+    """How an inbound message without an explicit reference finds its case."""
+
+    NEW_CASE = "new_case"  # every contact is a new topic (web form, new email)
+    CONVERSATION = "conversation"  # continue the customer's open case on this channel (chat, SMS)
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One contact as an adapter parsed it, before the pipeline identifies, threads and stores it."""
+
+    channel: Channel
+    handles: Sequence[Handle]
+    body_text: str
+    external_id: str | None = None
+    sender_name: str = ""
+    subject: str = ""
+    body_html: str = ""  # as received; the pipeline sanitises it
+    attachments: Sequence[InboundAttachment] = ()
+    raw: bytes = b""
+    language: str = ""
+    category_id: int | None = None
+    case_reference: str = ""  # a reference token found in the contact, e.g. "TSK-1042"
+    in_reply_to: Sequence[str] = ()  # external ids of earlier messages this one answers
+    threading: Threading = Threading.NEW_CASE
+
+
+@dataclass(frozen=True)
+class OutboundAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One reply for an adapter to send."""
+
+    message_id: int
+    channel: Channel
+    case_reference: str
+    subject: str
+    body_text: str
+    recipients: Sequence[str]
+    sender_name: str = ""
+    language: str = ""
+    in_reply_to: Sequence[str] = ()
+    attachments: Sequence[OutboundAttachment] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    external_id: str
+
+
+class ChannelAdapter(ABC):
+    """What every channel provides: sending a reply. Inbound parsing differs too much to share."""
+
+    kind: ClassVar[ChannelKind]
+    recipient_kinds: ClassVar[tuple[str, ...]]  # identity kinds a reply can be addressed to
+    reply_window: ClassVar[timedelta | None] = None
+
+    @abstractmethod
+    def send(self, *, message: OutboundMessage) -> DeliveryResult:
+        """Send MESSAGE and return the provider's id; raise DeliveryError to have it retried."""
+
+
+class WebhookAdapter(ChannelAdapter):
+    """A channel whose provider calls us: verify the call, then parse it into inbound messages."""
+
+    @abstractmethod
+    def verify(self, *, channel: Channel, headers: Mapping[str, str], body: bytes) -> bool:
+        """Return whether the request carries the provider's valid signature."""
+
+    @abstractmethod
+    def parse(self, *, channel: Channel, body: bytes) -> list[InboundMessage]:
+        """Return the inbound messages in a verified request body."""
+
+
+_ADAPTERS: dict[ChannelKind, ChannelAdapter] = {}
+
+
+def adapter_register(adapter: type[ChannelAdapter]) -> type[ChannelAdapter]:
+    """Register ADAPTER for its kind (a class decorator)."""
+    if adapter.kind in _ADAPTERS:
+        raise ValueError(f"an adapter for {adapter.kind} is registered already")
+    _ADAPTERS[adapter.kind] = adapter()
+    return adapter
+
+
+def adapter_for(kind: str) -> ChannelAdapter:
+    """Return the adapter of channel KIND; raise ChannelKindUnknownError when there is none."""
+    from tiski.channels.exceptions import ChannelKindUnknownError
+
+    try:
+        return _ADAPTERS[ChannelKind(kind)]
+    except (KeyError, ValueError):
+        raise ChannelKindUnknownError(f"no adapter handles channel kind {kind!r}") from None

@@ -1,0 +1,153 @@
+"""The durable outbox: a reply's Delivery row is written with the message, then worked off by the worker."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tiski.cases.models import CaseEvent, Message
+from tiski.cases.services import case_event_record
+from tiski.channels.exceptions import DeliveryError, DeliveryPermanentError
+from tiski.channels.interface import OutboundAttachment, OutboundMessage, adapter_for
+from tiski.channels.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def outbox_enqueue(*, message: Message) -> Delivery:
+    """Write the outbox row for MESSAGE and enqueue its first attempt, in the caller's transaction."""
+    from tiski.channels.tasks import outbox_deliver
+
+    delivery = Delivery.objects.create(message=message, next_attempt_at=timezone.now())
+    outbox_deliver.enqueue(delivery_id=delivery.pk)
+    return delivery
+
+
+def backoff(attempt: int) -> timedelta:
+    """Return the wait before retry number ATTEMPT: base × 2^(attempt−1), at most six hours."""
+    seconds = settings.TISKI_OUTBOX_BACKOFF_S * 2 ** max(attempt - 1, 0)
+    return timedelta(seconds=min(seconds, 6 * 3600))
+
+
+def _claim(delivery_id: int) -> Delivery | None:
+    """Mark the delivery as being sent by this worker, or return None when it is not due."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None or delivery.next_attempt_at > now:
+            return None
+        stale = delivery.status == Delivery.Status.SENDING and (
+            delivery.claimed_at is None or now - delivery.claimed_at > STALE_CLAIM
+        )
+        if delivery.status != Delivery.Status.PENDING and not stale:
+            return None
+        delivery.status = Delivery.Status.SENDING
+        delivery.claimed_at = now
+        delivery.attempts += 1
+        delivery.save(update_fields=["status", "claimed_at", "attempts", "updated_at"])
+        return delivery
+
+
+def outbound_from_message(message: Message) -> OutboundMessage:
+    """Build the adapter's view of a stored reply."""
+    adapter = adapter_for(message.channel.kind)
+    case = message.case
+    recipients = list(
+        case.customer.identities.filter(kind__in=adapter.recipient_kinds).values_list("value", flat=True)
+    )
+    earlier = list(
+        case.messages.exclude(pk=message.pk)
+        .exclude(external_id=None)
+        .filter(channel__kind=message.channel.kind)
+        .values_list("external_id", flat=True)
+    )
+    return OutboundMessage(
+        message_id=message.pk,
+        channel=message.channel,
+        case_reference=case.reference,
+        subject=case.subject,
+        body_text=message.body_text,
+        recipients=recipients[:1],
+        sender_name=message.sender_name,
+        language=case.customer.language,
+        in_reply_to=earlier,
+        attachments=[
+            OutboundAttachment(a.filename, a.content_type, a.file.read()) for a in message.attachments.all()
+        ],
+    )
+
+
+def outbox_attempt(*, delivery_id: int) -> str:
+    """Try to send one due delivery and record the outcome; return the delivery's new status.
+
+    A failed attempt is retried with exponential backoff up to TISKI_OUTBOX_MAX_ATTEMPTS; a permanent
+    refusal fails at once. Sending is at least once: a crash after the provider took the message but
+    before the result was stored sends it again after STALE_CLAIM.
+    """
+    from tiski.channels.tasks import outbox_deliver
+
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return "skipped"
+    message = Message.objects.select_related("case__customer", "channel").get(pk=delivery.message_id)
+    try:
+        result = adapter_for(message.channel.kind).send(message=outbound_from_message(message))
+    except Exception as exc:
+        permanent = isinstance(exc, DeliveryPermanentError)
+        if not isinstance(exc, DeliveryError):
+            logger.exception("delivery %s: unexpected error from the %s adapter", delivery_id, message.channel)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        with transaction.atomic():
+            delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+            delivery.last_error = error
+            if permanent or delivery.attempts >= settings.TISKI_OUTBOX_MAX_ATTEMPTS:
+                delivery.status = Delivery.Status.FAILED
+                message.delivery_status = Message.Delivery.FAILED
+                case_event_record(
+                    case=message.case, kind=CaseEvent.Kind.DELIVERY_FAILED, message_id=message.pk, error=error
+                )
+            else:
+                delivery.status = Delivery.Status.PENDING
+                delivery.next_attempt_at = timezone.now() + backoff(delivery.attempts)
+                message.delivery_status = Message.Delivery.RETRYING
+                outbox_deliver.using(run_after=delivery.next_attempt_at).enqueue(delivery_id=delivery.pk)
+            message.delivery_error = error
+            delivery.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
+            message.save(update_fields=["delivery_status", "delivery_error"])
+        logger.warning("delivery %s attempt %s failed: %s", delivery_id, delivery.attempts, error)
+        return delivery.status
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+        delivery.status = Delivery.Status.SENT
+        delivery.last_error = ""
+        delivery.save(update_fields=["status", "last_error", "updated_at"])
+        message.delivery_status = Message.Delivery.SENT
+        message.delivery_error = ""
+        message.external_id = result.external_id or None
+        message.sent_at = timezone.now()
+        message.save(update_fields=["delivery_status", "delivery_error", "external_id", "sent_at"])
+        case_event_record(case=message.case, kind=CaseEvent.Kind.REPLY_SENT, message_id=message.pk)
+    return delivery.status
+
+
+def outbox_requeue_stale() -> int:
+    """Enqueue an attempt for every delivery that is due but has no live attempt; return how many.
+
+    Run when a worker starts: it recovers deliveries whose worker died mid-send.
+    """
+    from tiski.channels.tasks import outbox_deliver
+
+    now = timezone.now()
+    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now - timedelta(minutes=1))
+    stale = Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lte=now - STALE_CLAIM)
+    ids = list(due.values_list("pk", flat=True)) + list(stale.values_list("pk", flat=True))
+    with transaction.atomic():
+        for delivery_id in ids:
+            outbox_deliver.enqueue(delivery_id=delivery_id)
+    return len(ids)

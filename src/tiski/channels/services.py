@@ -1,0 +1,171 @@
+"""The one inbound pipeline every contact goes through: dedupe, identify, thread, store, publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from tiski import events
+from tiski.cases.html import sanitize_html
+from tiski.cases.models import Case, CaseEvent, Message
+from tiski.cases.references import case_pk_from_reference
+from tiski.cases.services import FileIn, attachment_store, case_event_record
+from tiski.channels.exceptions import InboundInvalidError
+from tiski.channels.interface import InboundMessage, Threading
+from tiski.customers.models import Customer, Identity
+from tiski.customers.normalize import normalize_handle
+from tiski.customers.services import customer_identify
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What happened to one inbound message."""
+
+    message: Message
+    case: Case
+    case_created: bool
+    duplicate: bool
+
+
+def message_receive(*, inbound: InboundMessage) -> Receipt:
+    """Store INBOUND exactly once on the right case of the right customer and publish MessageReceived.
+
+    A message whose (channel, external id) is stored already is not stored again: the earlier receipt
+    is returned with duplicate=True, also when two deliveries race.
+    """
+    if not inbound.handles:
+        raise InboundInvalidError("An inbound message needs the sender's handle (address, number or id).")
+    if not (inbound.body_text.strip() or inbound.body_html.strip() or inbound.attachments):
+        raise InboundInvalidError("An inbound message needs a text, an HTML body or an attachment.")
+    if inbound.external_id:
+        existing = _stored(inbound)
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            return _store(inbound)
+    except IntegrityError:
+        existing = _stored(inbound) if inbound.external_id else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _stored(inbound: InboundMessage) -> Receipt | None:
+    message = (
+        Message.objects.select_related("case")
+        .filter(channel=inbound.channel, external_id=inbound.external_id)
+        .first()
+    )
+    if message is None:
+        return None
+    return Receipt(message=message, case=message.case, case_created=False, duplicate=True)
+
+
+def _store(inbound: InboundMessage) -> Receipt:
+    identification = customer_identify(
+        handles=inbound.handles, name=inbound.sender_name, language=inbound.language
+    )
+    customer = identification.customer
+    previous = _thread(inbound=inbound, customer=customer)
+    case_created = previous is None or previous.status == Case.Status.CLOSED
+    if case_created:
+        case = _case_open(inbound=inbound, customer=customer, follows=previous)
+    else:
+        assert previous is not None
+        case = previous
+        _case_touch(case)
+    message = Message.objects.create(
+        case=case,
+        channel=inbound.channel,
+        direction=Message.Direction.IN,
+        author=Message.Author.CUSTOMER,
+        identity=_sender_identity(inbound=inbound, customer=customer),
+        sender_name=inbound.sender_name[:200],
+        subject=inbound.subject[:300],
+        body_text=inbound.body_text,
+        body_html=sanitize_html(inbound.body_html),
+        external_id=inbound.external_id or None,
+        raw=inbound.raw,
+    )
+    for attachment in inbound.attachments:
+        attachment_store(
+            message=message,
+            file=FileIn(attachment.filename, attachment.content_type, attachment.content),
+            content_id=attachment.content_id,
+        )
+    case_event_record(case=case, kind=CaseEvent.Kind.MESSAGE_RECEIVED, message_id=message.pk)
+    events.publish(events.MessageReceived(message_id=message.pk, case_id=case.pk, case_created=case_created))
+    return Receipt(message=message, case=case, case_created=case_created, duplicate=False)
+
+
+def _thread(*, inbound: InboundMessage, customer: Customer) -> Case | None:
+    """Return the case INBOUND continues, or None for a new topic."""
+    if inbound.in_reply_to:
+        answered = (
+            Message.objects.select_related("case")
+            .filter(channel__kind=inbound.channel.kind, external_id__in=list(inbound.in_reply_to))
+            .order_by("-created_at")
+            .first()
+        )
+        if answered is not None:
+            return answered.case
+    if inbound.case_reference:
+        pk = case_pk_from_reference(inbound.case_reference)
+        # Only the case's own customer continues it by reference; a guessed token opens a new case.
+        referenced = Case.objects.filter(pk=pk, customer=customer).first() if pk else None
+        if referenced is not None:
+            return referenced
+    if inbound.threading is Threading.CONVERSATION:
+        return (
+            Case.objects.filter(customer=customer, channel=inbound.channel, status__in=Case.OPEN_STATUSES)
+            .order_by("-updated_at")
+            .first()
+        )
+    return None
+
+
+def _case_open(*, inbound: InboundMessage, customer: Customer, follows: Case | None) -> Case:
+    from tiski.cases.models import Category
+
+    category = Category.objects.filter(pk=inbound.category_id).first() if inbound.category_id else None
+    subject = inbound.subject.strip() or _subject_from_text(inbound.body_text)
+    case = Case.objects.create(
+        subject=subject[:300],
+        customer=customer,
+        channel=inbound.channel,
+        category=category,
+        team=(category.team if category else None) or inbound.channel.team,
+    )
+    case_event_record(case=case, kind=CaseEvent.Kind.CREATED, channel=inbound.channel.kind)
+    if follows is not None:
+        case.related.add(follows)
+        case_event_record(case=follows, kind=CaseEvent.Kind.UPDATED, field="follow_up", new=case.reference)
+    return case
+
+
+def _case_touch(case: Case) -> None:
+    """Reopen a case that waited on the customer or was solved, now that the customer wrote."""
+    if case.status in (Case.Status.PENDING, Case.Status.SOLVED):
+        old = case.status
+        case.status = Case.Status.OPEN
+        case.solved_at = None
+        case.save(update_fields=["status", "solved_at", "updated_at"])
+        case_event_record(case=case, kind=CaseEvent.Kind.REOPENED, old=old, new=case.status)
+    else:
+        case.save(update_fields=["updated_at"])
+
+
+def _sender_identity(*, inbound: InboundMessage, customer: Customer) -> Identity | None:
+    first = inbound.handles[0]
+    return Identity.objects.filter(
+        customer=customer, kind=first.kind, value=normalize_handle(first.kind, first.value)
+    ).first()
+
+
+def _subject_from_text(text: str) -> str:
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not first_line:
+        return "(no subject)"
+    return first_line if len(first_line) <= 80 else first_line[:77].rstrip() + "…"

@@ -1,0 +1,2 @@
+class IdentityInvalidError(ValueError):
+    """A handle cannot be normalised for its kind (a malformed email address or phone number)."""

@@ -1,0 +1,58 @@
+"""Domain events: typed facts that later features subscribe to, published inside the writing transaction.
+
+A subscriber is either a background task (durable: it is enqueued in the same transaction as the data,
+so it runs exactly when the data was committed, even if the process dies right after) or a plain
+callable (live: it runs after commit in this process, for pushes to open consoles).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django_tasks.base import Task
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    message_id: int
+    case_id: int
+    case_created: bool
+
+
+@dataclass(frozen=True)
+class ReplyQueued:
+    message_id: int
+    case_id: int
+
+
+Event = MessageReceived | ReplyQueued
+Subscriber = Task[..., Any] | Callable[[Any], None]
+
+_subscribers: dict[type, list[Subscriber]] = defaultdict(list)
+
+
+def subscribe(event_type: type, subscriber: Subscriber) -> None:
+    """Call SUBSCRIBER for every published event of EVENT_TYPE (once per subscriber)."""
+    if subscriber not in _subscribers[event_type]:
+        _subscribers[event_type].append(subscriber)
+
+
+def unsubscribe(event_type: type, subscriber: Subscriber) -> None:
+    """Stop calling SUBSCRIBER for EVENT_TYPE."""
+    if subscriber in _subscribers[event_type]:
+        _subscribers[event_type].remove(subscriber)
+
+
+def publish(event: Event) -> None:
+    """Hand EVENT to its subscribers: tasks are enqueued now (in the caller's transaction), callables after commit."""
+    for subscriber in list(_subscribers[type(event)]):
+        if isinstance(subscriber, Task):
+            subscriber.enqueue(**dataclasses.asdict(event))
+        else:
+            transaction.on_commit(functools.partial(subscriber, event))

@@ -1,0 +1,188 @@
+"""Django settings for Tiski, read from the environment (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from tiski.conf import data_dir, env_bool, env_int, env_list, secret_key
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = data_dir()
+
+SECRET_KEY = secret_key(DATA_DIR)
+DEBUG = env_bool("TISKI_DEBUG")
+ALLOWED_HOSTS = env_list("TISKI_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("TISKI_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "tiski.core",
+    "tiski.accounts",
+    "tiski.customers",
+    "tiski.cases",
+    "tiski.channels",
+    "tiski.console",
+    "tiski.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "tiski.urls"
+WSGI_APPLICATION = "tiski.wsgi.application"
+ASGI_APPLICATION = "tiski.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL (postgres://… or sqlite:///…), else a SQLite file in the data directory.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tiski.sqlite3'}",
+        conn_max_age=env_int("TISKI_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, so two
+        # writers queue on busy_timeout instead of failing with "database is locked" mid-transaction.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+if os.environ.get("TISKI_TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TISKI_TEST_DB_NAME"]}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console:inbox"
+LOGOUT_REDIRECT_URL = "login"
+
+# Internationalisation: English and Finnish; the browser's locale picks, Finnish when it asks for it.
+LANGUAGE_CODE = os.environ.get("TISKI_LANGUAGE", "en")
+LANGUAGES = [("en", _("English")), ("fi", _("Finnish"))]
+TIME_ZONE = os.environ.get("TISKI_TIME_ZONE", "Europe/Helsinki")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("TISKI_MEDIA_ROOT") or DATA_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Security defaults.
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+HTTPS = env_bool("TISKI_HTTPS")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Email out: the company's own SMTP relay, configured from the environment.
+EMAIL_BACKEND = os.environ.get("TISKI_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("TISKI_SMTP_HOST", "localhost")
+EMAIL_PORT = env_int("TISKI_SMTP_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("TISKI_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("TISKI_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("TISKI_SMTP_STARTTLS")
+EMAIL_USE_SSL = env_bool("TISKI_SMTP_SSL")
+EMAIL_TIMEOUT = env_int("TISKI_SMTP_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("TISKI_FROM_EMAIL", "Tiski <support@tiski.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+TISKI_LOCAL_MAIL_DIR = DATA_DIR / "sent-mail"
+
+# Background work: Django's task API with the database backend (no extra server on one machine).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TISKI_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# Real time: in-memory channel layer on one machine, Redis when scaled out.
+REDIS_URL = os.environ.get("TISKI_REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Product settings.
+TISKI_CASE_PREFIX = os.environ.get("TISKI_CASE_PREFIX", "TSK")
+TISKI_CASE_NUMBER_OFFSET = 1000
+TISKI_PHONE_REGION = os.environ.get("TISKI_PHONE_REGION", "FI")
+TISKI_BASE_URL = os.environ.get("TISKI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+TISKI_WEBFORM_MAX_ATTACHMENT_BYTES = env_int("TISKI_WEBFORM_MAX_ATTACHMENT_MB", 10) * 1024 * 1024
+TISKI_WEBFORM_MAX_ATTACHMENTS = env_int("TISKI_WEBFORM_MAX_ATTACHMENTS", 5)
+TISKI_WEBFORM_RATE_LIMIT = env_int("TISKI_WEBFORM_RATE_LIMIT", 10)  # submissions per IP per window
+TISKI_WEBFORM_RATE_WINDOW_S = env_int("TISKI_WEBFORM_RATE_WINDOW_S", 3600)
+TISKI_WEBFORM_EMBED_ORIGINS = env_list("TISKI_WEBFORM_EMBED_ORIGINS", "")
+TISKI_OUTBOX_MAX_ATTEMPTS = env_int("TISKI_OUTBOX_MAX_ATTEMPTS", 8)
+TISKI_OUTBOX_BACKOFF_S = env_int("TISKI_OUTBOX_BACKOFF_S", 30)
+TISKI_INBOX_PAGE_SIZE = env_int("TISKI_INBOX_PAGE_SIZE", 50)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TISKI_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,88 @@
+"""Shared fixtures: real database, real task worker, agents in each role, a web-form channel."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from tiski.accounts.services import agent_create
+from tiski.channels.interface import InboundMessage
+from tiski.channels.models import Channel, ChannelKind
+from tiski.channels.services import Receipt, message_receive
+from tiski.customers.services import Handle
+
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tiski database: {settings.DATABASES['default']['ENGINE']} {settings.DATABASES['default']['NAME']}"
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def run_tasks() -> Callable[[], None]:
+    """Run every due background task with the real database worker, then return."""
+
+    def run() -> None:
+        call_command("db_worker", batch=True, startup_delay=False, interval=0, verbosity=0)
+
+    return run
+
+
+@pytest.fixture
+def agent(db):  # type: ignore[no-untyped-def]
+    return agent_create(username="maija", password=PASSWORD, role="agent", first_name="Maija", last_name="Mäkinen")
+
+
+@pytest.fixture
+def other_agent(db):  # type: ignore[no-untyped-def]
+    return agent_create(username="matti", password=PASSWORD, role="agent", first_name="Matti", last_name="Virtanen")
+
+
+@pytest.fixture
+def team_lead(db):  # type: ignore[no-untyped-def]
+    return agent_create(username="minna", password=PASSWORD, role="team lead", first_name="Minna", last_name="Korhonen")
+
+
+@pytest.fixture
+def administrator(db):  # type: ignore[no-untyped-def]
+    return agent_create(username="admin", password=PASSWORD, role="administrator", first_name="Aino", last_name="Admin")
+
+
+@pytest.fixture
+def webform_channel(db):  # type: ignore[no-untyped-def]
+    return Channel.objects.create(kind=ChannelKind.WEBFORM, name="Contact form", address="support@shop.example")
+
+
+@pytest.fixture
+def receive(webform_channel) -> Callable[..., Receipt]:  # type: ignore[no-untyped-def]
+    """Push one contact through the real pipeline on the web-form channel."""
+
+    def send(
+        *,
+        email: str = "anssi@example.com",
+        body: str = "Which size fits me?",
+        subject: str = "Shirt size",
+        name: str = "Anssi Asiakas",
+        **extra,  # type: ignore[no-untyped-def]
+    ) -> Receipt:
+        extra.setdefault("channel", webform_channel)
+        return message_receive(
+            inbound=InboundMessage(
+                handles=[Handle("email", email)], body_text=body, subject=subject, sender_name=name, **extra
+            )
+        )
+
+    return send
+
+
+def postgres_required() -> bool:
+    return os.environ.get("TISKI_REQUIRE_POSTGRES", "") not in ("", "0")
