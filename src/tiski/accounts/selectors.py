@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -25,12 +25,12 @@ def agent_list() -> QuerySet:
     )
 
 
-def user_is_agent(user: AbstractBaseUser) -> bool:
+def user_is_agent(user: User) -> bool:
     """Return whether USER may work in the console."""
     return bool(user.is_authenticated and user.is_active and user.has_perm(WORK_CASES))
 
 
-def api_token_user(*, raw: str) -> AbstractBaseUser | None:
+def api_token_user(*, raw: str) -> User | None:
     """Return the active user a raw API token belongs to, or None; refresh its last-used time."""
     if not raw:
         return None

@@ -6,14 +6,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
 
 from tiski.accounts.models import AgentProfile, ApiToken, Team
 from tiski.accounts.roles import ROLE_PERMISSIONS
 
-TOKEN_PREFIX = "tsk_"
+TOKEN_PREFIX = "tsk_"  # noqa: S105  (a prefix, not a secret)
 
 
 def token_digest(raw: str) -> str:
@@ -54,14 +54,11 @@ def agent_create(
     email: str = "",
     teams: list[Team] | None = None,
     language: str = "",
-) -> AbstractBaseUser:
+) -> User:
     """Create a console user with the given role and return it."""
-    from django.contrib.auth import get_user_model
-
     if role not in ROLE_PERMISSIONS:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLE_PERMISSIONS)}")
-    user_model = get_user_model()
-    user = user_model.objects.create_user(
+    user = User.objects.create_user(
         username=username, password=password, first_name=first_name, last_name=last_name, email=email
     )
     user.is_staff = role == "administrator"  # the Django admin is for administrators
@@ -73,7 +70,7 @@ def agent_create(
     return user
 
 
-def api_token_issue(*, user: AbstractBaseUser, name: str) -> IssuedToken:
+def api_token_issue(*, user: User, name: str) -> IssuedToken:
     """Create an API token for USER and return it with its raw value (shown to the user once)."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], digest=token_digest(raw))

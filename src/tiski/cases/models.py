@@ -12,9 +12,7 @@ class Category(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     name_fi = models.CharField(_("name in Finnish"), max_length=100, blank=True)
-    team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("team")
-    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("team"))
     public = models.BooleanField(_("offered on the web form"), default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -68,13 +66,9 @@ class Case(models.Model):
 
     subject = models.CharField(_("subject"), max_length=300)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
-    priority = models.PositiveSmallIntegerField(
-        _("priority"), choices=Priority.choices, default=Priority.NORMAL
-    )
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
     type = models.CharField(_("type"), max_length=16, choices=Type.choices, default=Type.QUESTION)
-    category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("category")
-    )
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("category"))
     tags = models.ManyToManyField(Tag, blank=True, related_name="cases", verbose_name=_("tags"))
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer")
@@ -87,9 +81,7 @@ class Case(models.Model):
         related_name="owned_cases",
         verbose_name=_("owner"),
     )
-    team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("team")
-    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("team"))
     channel = models.ForeignKey(
         CHANNEL_MODEL,
         null=True,
@@ -175,7 +167,7 @@ class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body_text = models.TextField(_("text"), blank=True)
     body_html = models.TextField(_("HTML (sanitised)"), blank=True)
-    external_id = models.CharField(_("external id"), max_length=500, null=True, blank=True)
+    external_id = models.CharField(_("external id"), max_length=500, null=True, blank=True)  # noqa: DJ001  (NULL: not unique)
     delivery_status = models.CharField(
         _("delivery status"), max_length=16, choices=Delivery.choices, default=Delivery.RECEIVED
     )

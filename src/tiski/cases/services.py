@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -18,8 +18,6 @@ from tiski.accounts.roles import ASSIGN_ANY, WORK_CASES
 from tiski.cases.exceptions import CaseClosedError, CaseInvalidError, CasePermissionError, CaseReplyError
 from tiski.cases.models import Attachment, Case, CaseEvent, Category, Message, Note, Tag
 from tiski.customers.models import Customer
-
-User = AbstractBaseUser
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def case_create(
     channel: Any = None,
     description: str = "",
     priority: int = Case.Priority.NORMAL,
-    type: str = Case.Type.QUESTION,  # noqa: A002
+    type: str = Case.Type.QUESTION,
     category: Category | None = None,
     tags: Sequence[str] = (),
 ) -> Case:
@@ -147,7 +145,7 @@ def case_update(
     owner: User | None = _UNSET,
     team: Any = _UNSET,
     subject: str = _UNSET,
-    type: str = _UNSET,  # noqa: A002
+    type: str = _UNSET,
     category: Category | None = _UNSET,
     tags: Sequence[str] = _UNSET,
 ) -> Case:
@@ -174,9 +172,7 @@ def case_update(
         old_priority = case.priority
         case.priority = priority
         changed.append("priority")
-        case_event_record(
-            case=case, kind=CaseEvent.Kind.PRIORITY_CHANGED, actor=actor, old=old_priority, new=priority
-        )
+        case_event_record(case=case, kind=CaseEvent.Kind.PRIORITY_CHANGED, actor=actor, old=old_priority, new=priority)
     if owner is not _UNSET and owner != case.owner:
         if owner is not None and not owner.has_perm(WORK_CASES):
             raise CaseInvalidError(f"{owner} is not an agent and cannot own cases.")
@@ -223,7 +219,11 @@ def case_update(
         if {t.pk for t in new_tags} != set(case.tags.values_list("pk", flat=True)):
             case.tags.set(new_tags)
             case_event_record(
-                case=case, kind=CaseEvent.Kind.UPDATED, actor=actor, field="tags", new=[t.name for t in new_tags]
+                case=case,
+                kind=CaseEvent.Kind.UPDATED,
+                actor=actor,
+                field="tags",
+                new=[t.name for t in new_tags],
             )
             changed.append("tags")
     if changed:
@@ -259,6 +259,7 @@ def message_reply(
     backoff, and the message's delivery status follows. Raise CaseReplyError when the customer cannot
     be reached on that channel.
     """
+    from tiski.channels.exceptions import ChannelKindUnknownError
     from tiski.channels.interface import adapter_for
     from tiski.channels.outbox import outbox_enqueue
 
@@ -271,7 +272,13 @@ def message_reply(
         raise CaseReplyError("The reply is empty.")
     if case.channel is None:
         raise CaseReplyError("This case has no channel to reply on.")
-    adapter = adapter_for(case.channel.kind)
+    try:
+        adapter = adapter_for(case.channel.kind)
+    except ChannelKindUnknownError:
+        raise CaseReplyError(
+            f"Replies on {case.channel.get_kind_display()} cannot be sent from Tiski yet; "
+            "reply on the customer's channel directly and add an internal note."
+        ) from None
     if not case.customer.identities.filter(kind__in=adapter.recipient_kinds).exists():
         raise CaseReplyError(
             f"{case.customer} has no address for {case.channel.get_kind_display()}; add one to the customer."
@@ -298,9 +305,7 @@ def message_reply(
     if new_status != case.status:
         if new_status not in Case.Status.values:
             raise CaseInvalidError(f"Unknown status {new_status!r}.")
-        case_event_record(
-            case=case, kind=CaseEvent.Kind.STATUS_CHANGED, actor=actor, old=case.status, new=new_status
-        )
+        case_event_record(case=case, kind=CaseEvent.Kind.STATUS_CHANGED, actor=actor, old=case.status, new=new_status)
         case.status = new_status
         fields += ["status", *_status_timestamps(case, new_status)]
     if case.owner_id is None:

@@ -58,15 +58,14 @@ def outbound_from_message(message: Message) -> OutboundMessage:
     """Build the adapter's view of a stored reply."""
     adapter = adapter_for(message.channel.kind)
     case = message.case
-    recipients = list(
-        case.customer.identities.filter(kind__in=adapter.recipient_kinds).values_list("value", flat=True)
-    )
+    recipients = list(case.customer.identities.filter(kind__in=adapter.recipient_kinds).values_list("value", flat=True))
     earlier = list(
         case.messages.exclude(pk=message.pk)
         .exclude(external_id=None)
         .filter(channel__kind=message.channel.kind)
         .values_list("external_id", flat=True)
     )
+    earlier_ids = [external_id for external_id in earlier if external_id]
     return OutboundMessage(
         message_id=message.pk,
         channel=message.channel,
@@ -76,10 +75,8 @@ def outbound_from_message(message: Message) -> OutboundMessage:
         recipients=recipients[:1],
         sender_name=message.sender_name,
         language=case.customer.language,
-        in_reply_to=earlier,
-        attachments=[
-            OutboundAttachment(a.filename, a.content_type, a.file.read()) for a in message.attachments.all()
-        ],
+        in_reply_to=earlier_ids,
+        attachments=[OutboundAttachment(a.filename, a.content_type, a.file.read()) for a in message.attachments.all()],
     )
 
 

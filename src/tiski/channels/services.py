@@ -54,9 +54,7 @@ def message_receive(*, inbound: InboundMessage) -> Receipt:
 
 def _stored(inbound: InboundMessage) -> Receipt | None:
     message = (
-        Message.objects.select_related("case")
-        .filter(channel=inbound.channel, external_id=inbound.external_id)
-        .first()
+        Message.objects.select_related("case").filter(channel=inbound.channel, external_id=inbound.external_id).first()
     )
     if message is None:
         return None
@@ -64,9 +62,7 @@ def _stored(inbound: InboundMessage) -> Receipt | None:
 
 
 def _store(inbound: InboundMessage) -> Receipt:
-    identification = customer_identify(
-        handles=inbound.handles, name=inbound.sender_name, language=inbound.language
-    )
+    identification = customer_identify(handles=inbound.handles, name=inbound.sender_name, language=inbound.language)
     customer = identification.customer
     previous = _thread(inbound=inbound, customer=customer)
     case_created = previous is None or previous.status == Case.Status.CLOSED

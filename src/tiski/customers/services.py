@@ -25,9 +25,7 @@ class Identification:
     created: bool
 
 
-def customer_identify(
-    *, handles: Sequence[Handle], name: str = "", language: str = ""
-) -> Identification:
+def customer_identify(*, handles: Sequence[Handle], name: str = "", language: str = "") -> Identification:
     """Return the customer owning the first known handle, else a new customer with all the handles.
 
     Handles not yet owned by anyone are attached to the customer found, so the next contact through any
