@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -71,11 +73,20 @@ def case_list(*, user: User, filters: CaseFilters | None = None) -> QuerySet[Cas
 
 
 def _search_q(text: str) -> Q:
-    """Match a reference exactly, else the subject, the customer's name or an identity (case-insensitive)."""
+    """Match a reference exactly, else the subject or customer name, or an exact email address/phone number."""
+    from tiski.customers.exceptions import IdentityInvalidError
+    from tiski.customers.models import Identity
+    from tiski.customers.normalize import normalize_phone
+
+    handles = {text.lower()}
+    if any(ch.isdigit() for ch in text):
+        with contextlib.suppress(IdentityInvalidError):
+            handles.add(normalize_phone(text))
+    # A subquery, not a join: a customer with several identities must not repeat their cases.
+    owners = Identity.objects.filter(value__in=handles).values("customer_id")
+    query = Q(subject__icontains=text) | Q(customer__name__icontains=text) | Q(customer_id__in=owners)
     pk = case_pk_from_reference(text)
-    query = Q(subject__icontains=text) | Q(customer__name__icontains=text)
-    query |= Q(customer__identities__value__iexact=text.lower())
-    if pk is not None and (text.strip().upper().startswith(("TSK", "#")) or text.strip().isdigit()):
+    if pk is not None and (text.strip().upper().startswith(settings.TISKI_CASE_PREFIX) or text.strip().isdigit()):
         query |= Q(pk=pk)
     return query
 
