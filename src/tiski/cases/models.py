@@ -152,6 +152,7 @@ class Message(models.Model):
         DELIVERED = "delivered", _("Delivered")
         RETRYING = "retrying", _("Retrying")
         FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
     channel = models.ForeignKey(CHANNEL_MODEL, on_delete=models.PROTECT, related_name="messages")
@@ -167,6 +168,10 @@ class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body_text = models.TextField(_("text"), blank=True)
     body_html = models.TextField(_("HTML (sanitised)"), blank=True)
+    full_text = models.TextField(
+        _("full text"), blank=True, help_text=_("With quoted history and signature, when the text shows the reply only")
+    )
+    auto_submitted = models.BooleanField(_("automatic"), default=False, help_text=_("An auto-reply or bulk mail"))
     external_id = models.CharField(_("external id"), max_length=500, null=True, blank=True)  # noqa: DJ001  (NULL: not unique)
     delivery_status = models.CharField(
         _("delivery status"), max_length=16, choices=Delivery.choices, default=Delivery.RECEIVED

@@ -9,4 +9,8 @@ class ChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         # Adapters register themselves on import; importing them here fills the registry once.
-        from tiski.channels import webform  # noqa: F401
+        from tiski import events
+        from tiski.channels import email, webform  # noqa: F401
+        from tiski.channels.email.tasks import email_acknowledge
+
+        events.subscribe(events.MessageReceived, email_acknowledge)

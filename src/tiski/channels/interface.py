@@ -46,6 +46,9 @@ class InboundMessage:
     case_reference: str = ""  # a reference token found in the contact, e.g. "TSK-1042"
     in_reply_to: Sequence[str] = ()  # external ids of earlier messages this one answers
     threading: Threading = Threading.NEW_CASE
+    full_text: str = ""  # the whole text when body_text holds only the visible reply
+    auto_submitted: bool = False  # an auto-reply or bulk message: stored, never answered automatically
+    reopen_within: timedelta | None = None  # a solved case older than this is not reopened: a new one is opened
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class OutboundMessage:
     language: str = ""
     in_reply_to: Sequence[str] = ()
     attachments: Sequence[OutboundAttachment] = field(default_factory=tuple)
+    automatic: bool = False  # sent by Tiski itself (an acknowledgement): marked so autoresponders stay quiet
 
 
 @dataclass(frozen=True)

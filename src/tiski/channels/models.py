@@ -64,3 +64,25 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery of message {self.message_id}: {self.status}"
+
+
+class QuarantinedMail(models.Model):
+    """Inbound data that could not be stored as a message: kept raw, shown to administrators, re-processable."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="quarantine")
+    raw = models.BinaryField(_("raw source"))
+    reason = models.TextField(_("reason"))
+    source = models.CharField(_("arrived by"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    message = models.ForeignKey(
+        "cases.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("stored as")
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("quarantined mail")
+        verbose_name_plural = _("quarantined mail")
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.reason[:60]}"

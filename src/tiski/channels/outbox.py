@@ -72,12 +72,28 @@ def outbound_from_message(message: Message) -> OutboundMessage:
         case_reference=case.reference,
         subject=case.subject,
         body_text=message.body_text,
-        recipients=recipients[:1],
+        recipients=recipients,
         sender_name=message.sender_name,
         language=case.customer.language,
         in_reply_to=earlier_ids,
+        automatic=message.author == Message.Author.SYSTEM,
         attachments=[OutboundAttachment(a.filename, a.content_type, a.file.read()) for a in message.attachments.all()],
     )
+
+
+def _recipients(*, message: Message, kinds: tuple[str, ...]) -> list[str]:
+    """Address the customer where they last wrote from; else their first handle of a fitting kind."""
+    if message.identity is not None and message.identity.kind in kinds:
+        return [message.identity.value]
+    last_inbound = (
+        message.case.messages.filter(direction=Message.Direction.IN, identity__kind__in=kinds)
+        .select_related("identity")
+        .order_by("-created_at")
+        .first()
+    )
+    if last_inbound is not None and last_inbound.identity is not None:
+        return [last_inbound.identity.value]
+    return list(message.case.customer.identities.filter(kind__in=kinds).values_list("value", flat=True)[:1])
 
 
 def outbox_attempt(*, delivery_id: int) -> str:
@@ -92,7 +108,7 @@ def outbox_attempt(*, delivery_id: int) -> str:
     delivery = _claim(delivery_id)
     if delivery is None:
         return "skipped"
-    message = Message.objects.select_related("case__customer", "channel").get(pk=delivery.message_id)
+    message = Message.objects.select_related("case__customer", "channel", "identity").get(pk=delivery.message_id)
     try:
         result = adapter_for(message.channel.kind).send(message=outbound_from_message(message))
     except Exception as exc:

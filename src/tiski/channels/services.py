@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from tiski import events
 from tiski.cases.html import sanitize_html
@@ -65,7 +66,7 @@ def _store(inbound: InboundMessage) -> Receipt:
     identification = customer_identify(handles=inbound.handles, name=inbound.sender_name, language=inbound.language)
     customer = identification.customer
     previous = _thread(inbound=inbound, customer=customer)
-    case_created = previous is None or previous.status == Case.Status.CLOSED
+    case_created = previous is None or not _continues(inbound=inbound, case=previous)
     if case_created:
         case = _case_open(inbound=inbound, customer=customer, follows=previous)
     else:
@@ -82,6 +83,8 @@ def _store(inbound: InboundMessage) -> Receipt:
         subject=inbound.subject[:300],
         body_text=inbound.body_text,
         body_html=sanitize_html(inbound.body_html),
+        full_text=inbound.full_text if inbound.full_text.strip() != inbound.body_text.strip() else "",
+        auto_submitted=inbound.auto_submitted,
         external_id=inbound.external_id or None,
         raw=inbound.raw,
     )
@@ -120,6 +123,15 @@ def _thread(*, inbound: InboundMessage, customer: Customer) -> Case | None:
             .first()
         )
     return None
+
+
+def _continues(*, inbound: InboundMessage, case: Case) -> bool:
+    """Return whether INBOUND goes onto CASE: never a closed case, nor one solved longer ago than allowed."""
+    if case.status == Case.Status.CLOSED:
+        return False
+    if case.status == Case.Status.SOLVED and inbound.reopen_within is not None and case.solved_at is not None:
+        return timezone.now() - case.solved_at <= inbound.reopen_within
+    return True
 
 
 def _case_open(*, inbound: InboundMessage, customer: Customer, follows: Case | None) -> Case:

@@ -39,7 +39,9 @@ def email_send(*, message: OutboundMessage, from_address: str) -> DeliveryResult
         text = render_to_string("channels/email/reply.txt", context)
         html = render_to_string("channels/email/reply.html", context)
     sender = formataddr((message.sender_name or display, address)) if message.sender_name else from_address
-    headers = {"Message-ID": message_id, "Auto-Submitted": "no"}
+    headers = {"Message-ID": message_id, "Auto-Submitted": "auto-replied" if message.automatic else "no"}
+    if message.automatic:
+        headers["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office answer to an acknowledgement
     thread = [mid for mid in message.in_reply_to if mid.startswith("<") and mid.endswith(">")]
     if thread:
         headers["In-Reply-To"] = thread[-1]
