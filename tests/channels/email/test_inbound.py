@@ -171,7 +171,8 @@ def test_bounce_marks_the_message_that_bounced(mailbox, agent, run_tasks):
         "--b\r\nContent-Type: text/plain\r\n\r\nThe mail system: <anssi@example.com>: user unknown\r\n"
         "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
         "Final-Recipient: rfc822; anssi@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
-        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {reply.external_id}\r\nSubject: x\r\n\r\n--b--\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {reply.external_id}\r\nSubject: x\r\n\r\n--b--\r\n"
     ).encode()
     assert email_receive(raw=bounce, mailbox=mailbox).outcome is Outcome.BOUNCE
     reply.refresh_from_db()
