@@ -241,3 +241,38 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_new_case_from_a_message_copies_it_and_links_both_ways(receive, agent):
+    from tiski.cases.services import case_split
+    from tiski.channels.interface import InboundAttachment
+
+    old = receive(subject="Tilaus 1001").case
+    later = receive(
+        case_reference=old.reference,
+        body="Ja toinen asia: laskuni on väärin.",
+        attachments=[InboundAttachment("lasku.pdf", "application/pdf", b"%PDF lasku")],
+    )
+    assert later.case == old
+    case_update(case=old, actor=agent, status=Case.Status.CLOSED)  # works on closed cases too
+
+    new = case_split(message=later.message, actor=agent, subject="Lasku väärin", type=Case.Type.PROBLEM)
+
+    assert (new.subject, new.type, new.customer) == ("Lasku väärin", "problem", old.customer)
+    assert list(new.related.all()) == [old] and list(old.related.all()) == [new]
+    [copy] = new.messages.all()
+    assert copy.body_text == later.message.body_text and copy.created_at == later.message.created_at
+    assert copy.attachments.get().file.read() == b"%PDF lasku"
+    assert old.events.filter(kind=CaseEvent.Kind.SPLIT, data__new=new.reference).exists()
+    assert new.events.filter(kind=CaseEvent.Kind.CREATED, data__split_from=old.reference).exists()
+    assert old.messages.count() == 2  # the original stays where it arrived
+
+
+def test_split_needs_an_agent_and_a_known_type(receive, agent, django_user_model):
+    from tiski.cases.services import case_split
+
+    message = receive().message
+    with pytest.raises(CaseInvalidError):
+        case_split(message=message, actor=agent, type="nonsense")
+    with pytest.raises(CasePermissionError):
+        case_split(message=message, actor=django_user_model.objects.create_user(username="x", password="y"))

@@ -253,6 +253,7 @@ class CaseEvent(models.Model):
         TEAM_CHANGED = "team_changed", _("Team changed")
         UPDATED = "updated", _("Case updated")
         REOPENED = "reopened", _("Reopened")
+        SPLIT = "split", _("Message moved to a new case")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

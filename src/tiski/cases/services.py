@@ -317,3 +317,62 @@ def message_reply(
     outbox_enqueue(message=message)
     events.publish(events.ReplyQueued(message_id=message.pk, case_id=case.pk))
     return message
+
+
+@transaction.atomic
+def case_split(
+    *,
+    message: Message,
+    actor: User,
+    subject: str = "",
+    type: str = Case.Type.QUESTION,
+) -> Case:
+    """Open a new case from MESSAGE (a new topic that arrived on an old case, even a closed one).
+
+    The new case gets a copy of the message with its attachments; the two cases are linked both ways and
+    the old case's timeline notes the split. Return the new case.
+    """
+    _require_agent(actor)
+    if type not in Case.Type.values:
+        raise CaseInvalidError(f"Unknown type {type!r}.")
+    old = Case.objects.select_for_update().get(pk=message.case_id)
+    new = Case.objects.create(
+        subject=(subject.strip() or message.subject.strip() or old.subject)[:300],
+        customer=old.customer,
+        channel=message.channel,
+        type=type,
+        priority=old.priority,
+        team=old.team,
+    )
+    new.related.add(old)
+    copy = Message.objects.create(
+        case=new,
+        channel=message.channel,
+        direction=message.direction,
+        author=message.author,
+        author_user=message.author_user,
+        identity=message.identity,
+        sender_name=message.sender_name,
+        subject=message.subject,
+        body_text=message.body_text,
+        body_html=message.body_html,
+        full_text=message.full_text,
+        auto_submitted=message.auto_submitted,
+        delivery_status=message.delivery_status,
+        raw=message.raw,
+    )
+    Message.objects.filter(pk=copy.pk).update(created_at=message.created_at)  # it arrived then
+    for attachment in message.attachments.all():
+        # The stored file is content-addressed and immutable: the copy points at the same file.
+        Attachment.objects.create(
+            message=copy,
+            file=attachment.file.name,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            sha256=attachment.sha256,
+            content_id=attachment.content_id,
+        )
+    case_event_record(case=new, kind=CaseEvent.Kind.CREATED, actor=actor, split_from=old.reference, message_id=copy.pk)
+    case_event_record(case=old, kind=CaseEvent.Kind.SPLIT, actor=actor, new=new.reference, message_id=message.pk)
+    return new
