@@ -23,6 +23,7 @@ class MessageReceived:
     message_id: int
     case_id: int
     case_created: bool
+    channel_kind: str
 
 
 @dataclass(frozen=True)
@@ -33,25 +34,30 @@ class ReplyQueued:
 
 Event = MessageReceived | ReplyQueued
 Subscriber = Task[..., Any] | Callable[[Any], None]
+Predicate = Callable[[Any], bool]
 
-_subscribers: dict[type, list[Subscriber]] = defaultdict(list)
+_subscribers: dict[type, list[tuple[Subscriber, Predicate | None]]] = defaultdict(list)
 
 
-def subscribe(event_type: type, subscriber: Subscriber) -> None:
-    """Call SUBSCRIBER for every published event of EVENT_TYPE (once per subscriber)."""
-    if subscriber not in _subscribers[event_type]:
-        _subscribers[event_type].append(subscriber)
+def subscribe(event_type: type, subscriber: Subscriber, *, when: Predicate | None = None) -> None:
+    """Call SUBSCRIBER for every published event of EVENT_TYPE for which WHEN holds (once per subscriber).
+
+    WHEN is checked at publication, so a task is not even enqueued for events it would ignore.
+    """
+    if all(existing is not subscriber for existing, _ in _subscribers[event_type]):
+        _subscribers[event_type].append((subscriber, when))
 
 
 def unsubscribe(event_type: type, subscriber: Subscriber) -> None:
     """Stop calling SUBSCRIBER for EVENT_TYPE."""
-    if subscriber in _subscribers[event_type]:
-        _subscribers[event_type].remove(subscriber)
+    _subscribers[event_type] = [(s, w) for s, w in _subscribers[event_type] if s is not subscriber]
 
 
 def publish(event: Event) -> None:
     """Hand EVENT to its subscribers: tasks are enqueued now (in the caller's transaction), callables after commit."""
-    for subscriber in list(_subscribers[type(event)]):
+    for subscriber, when in list(_subscribers[type(event)]):
+        if when is not None and not when(event):
+            continue
         if isinstance(subscriber, Task):
             subscriber.enqueue(**dataclasses.asdict(event))
         else:

@@ -174,12 +174,16 @@ def test_message_received_is_published_to_durable_and_live_subscribers(receive, 
             receipt = receive()
     finally:
         events.unsubscribe(events.MessageReceived, seen.append)
-    assert seen == [events.MessageReceived(message_id=receipt.message.pk, case_id=receipt.case.pk, case_created=True)]
-    assert DBTaskResult.objects.count() == 0  # no durable subscriber yet: nothing enqueued
+    assert seen == [
+        events.MessageReceived(
+            message_id=receipt.message.pk, case_id=receipt.case.pk, case_created=True, channel_kind="webform"
+        )
+    ]
+    assert DBTaskResult.objects.count() == 0  # no durable subscriber wants web-form messages: nothing enqueued
 
 
 @task()
-def on_message(message_id: int, case_id: int, case_created: bool) -> None:
+def on_message(message_id: int, case_id: int, case_created: bool, channel_kind: str) -> None:
     """A durable subscriber for the test below (a real task, enqueued in the real database)."""
 
 
@@ -191,11 +195,12 @@ def test_durable_subscriber_is_enqueued_in_the_same_transaction(receive):
         receipt = receive()
     finally:
         events.unsubscribe(events.MessageReceived, on_message)
-    row = DBTaskResult.objects.get()
+    [row] = DBTaskResult.objects.filter(task_path__endswith="on_message")
     assert row.args_kwargs["kwargs"] == {
         "message_id": receipt.message.pk,
         "case_id": receipt.case.pk,
         "case_created": True,
+        "channel_kind": "webform",
     }
 
 

@@ -12,5 +12,10 @@ class ChannelsConfig(AppConfig):
         from tiski import events
         from tiski.channels import email, webform  # noqa: F401
         from tiski.channels.email.tasks import email_acknowledge
+        from tiski.channels.models import ChannelKind
 
-        events.subscribe(events.MessageReceived, email_acknowledge)
+        events.subscribe(
+            events.MessageReceived,
+            email_acknowledge,
+            when=lambda event: event.case_created and event.channel_kind == ChannelKind.EMAIL,
+        )

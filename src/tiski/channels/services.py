@@ -95,7 +95,11 @@ def _store(inbound: InboundMessage) -> Receipt:
             content_id=attachment.content_id,
         )
     case_event_record(case=case, kind=CaseEvent.Kind.MESSAGE_RECEIVED, message_id=message.pk)
-    events.publish(events.MessageReceived(message_id=message.pk, case_id=case.pk, case_created=case_created))
+    events.publish(
+        events.MessageReceived(
+            message_id=message.pk, case_id=case.pk, case_created=case_created, channel_kind=inbound.channel.kind
+        )
+    )
     return Receipt(message=message, case=case, case_created=case_created, duplicate=False)
 
 
