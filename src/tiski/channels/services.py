@@ -14,8 +14,7 @@ from tiski.cases.references import case_pk_from_reference
 from tiski.cases.services import FileIn, attachment_store, case_event_record
 from tiski.channels.exceptions import InboundInvalidError
 from tiski.channels.interface import InboundMessage, Threading
-from tiski.customers.models import Customer, Identity
-from tiski.customers.normalize import normalize_handle
+from tiski.customers.models import Customer
 from tiski.customers.services import customer_identify
 
 
@@ -78,7 +77,7 @@ def _store(inbound: InboundMessage) -> Receipt:
         channel=inbound.channel,
         direction=Message.Direction.IN,
         author=Message.Author.CUSTOMER,
-        identity=_sender_identity(inbound=inbound, customer=customer),
+        identity=identification.identity,
         sender_name=inbound.sender_name[:200],
         subject=inbound.subject[:300],
         body_text=inbound.body_text,
@@ -94,7 +93,6 @@ def _store(inbound: InboundMessage) -> Receipt:
             file=FileIn(attachment.filename, attachment.content_type, attachment.content),
             content_id=attachment.content_id,
         )
-    case_event_record(case=case, kind=CaseEvent.Kind.MESSAGE_RECEIVED, message_id=message.pk)
     events.publish(
         events.MessageReceived(
             message_id=message.pk, case_id=case.pk, case_created=case_created, channel_kind=inbound.channel.kind
@@ -167,13 +165,6 @@ def _case_touch(case: Case) -> None:
         case_event_record(case=case, kind=CaseEvent.Kind.REOPENED, old=old, new=case.status)
     else:
         case.save(update_fields=["updated_at"])
-
-
-def _sender_identity(*, inbound: InboundMessage, customer: Customer) -> Identity | None:
-    first = inbound.handles[0]
-    return Identity.objects.filter(
-        customer=customer, kind=first.kind, value=normalize_handle(first.kind, first.value)
-    ).first()
 
 
 def _subject_from_text(text: str) -> str:

@@ -23,6 +23,7 @@ class Handle:
 class Identification:
     customer: Customer
     created: bool
+    identity: Identity | None = None  # the first handle's identity, when it belongs to this customer
 
 
 def customer_identify(*, handles: Sequence[Handle], name: str = "", language: str = "") -> Identification:
@@ -48,23 +49,25 @@ def customer_identify(*, handles: Sequence[Handle], name: str = "", language: st
     elif not customer.name and name.strip():
         customer.name = name.strip()[:200]
         customer.save(update_fields=["name", "updated_at"])
-    attached = [
-        _identity_attach(customer=customer, kind=kind, value=value)
-        for kind, value in dict.fromkeys(normalized)
-        if (kind, value) not in known
-    ]
-    if created and not any(attached):
+    for key in dict.fromkeys(normalized):
+        if key not in known:
+            attached = _identity_attach(customer=customer, kind=key[0], value=key[1])
+            if attached is not None:
+                known[key] = attached
+    if created and not any(known.get(key) for key in normalized):
         # A concurrent first contact through the same handles won the race: use its customer.
         customer.delete()
         return customer_identify(handles=handles, name=name, language=language)
-    return Identification(customer=customer, created=created)
+    first = known.get(normalized[0])
+    return Identification(
+        customer=customer, created=created, identity=first if first and first.customer_id == customer.pk else None
+    )
 
 
-def _identity_attach(*, customer: Customer, kind: str, value: str) -> bool:
-    """Attach a handle to CUSTOMER; return False when a concurrent contact attached it to someone first."""
+def _identity_attach(*, customer: Customer, kind: str, value: str) -> Identity | None:
+    """Attach a handle to CUSTOMER; return None when a concurrent contact attached it to someone first."""
     try:
         with transaction.atomic():
-            Identity.objects.create(customer=customer, kind=kind, value=value)
+            return Identity.objects.create(customer=customer, kind=kind, value=value)
     except IntegrityError:
-        return False
-    return True
+        return None

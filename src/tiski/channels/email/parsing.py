@@ -13,6 +13,8 @@ import email.policy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.errors import HeaderParseError
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
@@ -53,13 +55,26 @@ _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaem
 
 
 def _header(msg: Message, name: str) -> str:
-    """Return a header as text; a malformed header is returned raw rather than failing the mail."""
+    """Return a header decoded to text (RFC 2047 words included); a malformed one is returned as it is.
+
+    Mail is parsed with the fast compat32 policy; headers are decoded here, only those that are read.
+    """
+    value = msg.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, Header):
+        value = str(value)
+    text = str(value)
+    if "=?" not in text:
+        return _unfold(text).strip()
     try:
-        value = msg.get(name)
-    except (ValueError, TypeError, IndexError):
-        raw = msg._headers  # type: ignore[attr-defined]  # the unparsed (name, value) pairs
-        value = next((v for k, v in raw if k.lower() == name.lower()), None)
-    return str(value).strip() if value is not None else ""
+        return _unfold(str(make_header(decode_header(text)))).strip()
+    except (LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
+        return _unfold(text).strip()
+
+
+def _unfold(text: str) -> str:
+    return re.sub(r"\r?\n[ \t]+", " ", text)
 
 
 def _message_ids(value: str) -> list[str]:
@@ -100,7 +115,13 @@ def _filename(part: Message, index: int) -> str:
     except (ValueError, TypeError, LookupError):
         name = None
     if name:
-        return str(name).replace("\r", "").replace("\n", " ").strip()
+        text = str(name)
+        if "=?" in text:  # RFC 2047 in a parameter: not standard, but what many clients send
+            try:
+                text = str(make_header(decode_header(text)))
+            except (LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
+                pass
+        return text.replace("\r", "").replace("\n", " ").strip()
     subtype = part.get_content_subtype() or "bin"
     extension = {"plain": "txt", "jpeg": "jpg", "octet-stream": "bin", "rfc822": "eml"}.get(subtype, subtype)
     return f"attachment_{index}.{extension}"
@@ -182,7 +203,7 @@ def email_parse(raw: bytes) -> ParsedEmail:
     """Parse RAW into a ParsedEmail; raise EmailParseError when it has no sender or is not mail at all."""
     if not raw or not raw.strip():
         raise EmailParseError("the mail is empty")
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     if not msg.keys():
         raise EmailParseError("the data has no mail headers")
     from_header = _header(msg, "From")

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Email ingestion benchmark: the shared mail corpus through email_receive(), on SQLite or PostgreSQL.
+
+Every mail goes the whole way a real one goes: parse, dedupe, identify the customer, thread, store message,
+raw source and attachments, record the timeline, and queue the acknowledgement task, each mail in its own
+transaction (as the SMTP receiver, the IMAP poller and the pipe call it).
+
+Baseline, measured in the same run on the same database: one INSERT of the raw mail per transaction (the
+floor of durably storing a mail at all). The ratio pipeline/baseline is comparable across machines; the
+absolute numbers are not (this machine is shared and noisy: report medians).
+
+    python benchmarks/email_ingest.py [--quick] [--db sqlite|postgres] [--runs N] [--count N]
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TISKI_SHARED_DIR", ROOT.parent / "shared"))
+PG_URL = os.environ.get("TISKI_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/tiski_bench_email")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def make_corpus(count: int, directory: Path) -> tuple[list[bytes], list[dict]]:
+    script = SHARED / "corpus" / "make_emails.py"
+    if not script.exists():
+        sys.exit(f"the corpus generator is not at {script} (set TISKI_SHARED_DIR)")
+    out = directory / "mails"
+    subprocess.run(
+        [sys.executable, str(script), str(out), "--count", str(count), "--tag-format", "[TSK-{id}]", "--first-id", "1001"],
+        check=True,
+        capture_output=True,
+    )
+    manifest = [json.loads(line) for line in Path(f"{out}.manifest.jsonl").read_text().splitlines()]
+    return [(out / entry["file"]).read_bytes() for entry in manifest], manifest
+
+
+def prepare_database(db: str, data_dir: Path) -> None:
+    os.environ["TISKI_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("TISKI_SECRET_KEY", "benchmark-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
+    os.environ["TISKI_LOG_LEVEL"] = "ERROR"
+    os.environ["TISKI_TASK_BACKEND"] = "django_tasks_db.DatabaseBackend"
+    if db == "postgres":
+        import psycopg
+
+        name = PG_URL.rsplit("/", 1)[1]
+        admin = PG_URL.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = PG_URL
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tiski.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def drop_database(db: str) -> None:
+    if db != "postgres":
+        return
+    from django.db import connections
+
+    connections.close_all()
+    import psycopg
+
+    name = PG_URL.rsplit("/", 1)[1]
+    with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def reset() -> object:
+    from django.core.management import call_command
+
+    from tiski.channels.models import Channel, ChannelKind
+
+    call_command("flush", interactive=False, verbosity=0)
+    return Channel.objects.create(kind=ChannelKind.EMAIL, name="Support", address="support@example.com")
+
+
+def run_baseline(mails: list[bytes]) -> float:
+    """Mails per second for one INSERT of the raw bytes per transaction."""
+    from django.db import transaction
+
+    from tiski.channels.models import QuarantinedMail
+
+    mailbox = reset()
+    started = time.perf_counter()
+    for raw in mails:
+        with transaction.atomic():
+            QuarantinedMail.objects.create(channel=mailbox, raw=raw, reason="baseline")
+    return len(mails) / (time.perf_counter() - started)
+
+
+def run_pipeline(mails: list[bytes], manifest: list[dict]) -> tuple[float, list[float]]:
+    from django_tasks_db.models import DBTaskResult
+
+    from tiski.cases.models import Case, Message
+    from tiski.channels.email.inbound import Outcome, email_receive
+
+    mailbox = reset()
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for raw in mails:
+        t0 = time.perf_counter()
+        result = email_receive(raw=raw, mailbox=mailbox, source="benchmark")
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if result.outcome is not Outcome.STORED:
+            sys.exit(f"a corpus mail was not stored: {result.outcome}")
+    elapsed = time.perf_counter() - started
+    new = sum(entry["kind"] == "new" for entry in manifest)
+    checks = {
+        "messages": (Message.objects.count(), len(mails)),
+        "cases": (Case.objects.count(), new),
+        "acknowledgements queued": (DBTaskResult.objects.filter(task_path__endswith="email_acknowledge").count(), new),
+    }
+    for what, (got, want) in checks.items():
+        if got != want:
+            sys.exit(f"wrong result: {what} {got}, expected {want}")
+    return len(mails) / elapsed, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--quick", action="store_true", help="300 mails, 2 runs: under a minute, same code path")
+    parser.add_argument("--count", type=int, help="mails in the corpus (default 2000; 300 with --quick)")
+    parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; 2 with --quick)")
+    args = parser.parse_args()
+    count = args.count or (300 if args.quick else 2000)
+    runs = args.runs or (2 if args.quick else 3)
+
+    with tempfile.TemporaryDirectory(prefix="tiski-bench-") as tmp:
+        mails, manifest = make_corpus(count, Path(tmp))
+        prepare_database(args.db, Path(tmp) / "data")
+        try:
+            from tiski.channels.email.parsing import email_parse
+
+            rates, baselines, p50s, p99s = [], [], [], []
+            for run in range(1, runs + 1):
+                baselines.append(run_baseline(mails))
+                rate, latencies = run_pipeline(mails, manifest)
+                rates.append(rate)
+                p50s.append(percentile(latencies, 50))
+                p99s.append(percentile(latencies, 99))
+                print(
+                    f"run {run}/{runs}: {rate:7.1f} mails/s  p50 {p50s[-1]:6.2f} ms  p99 {p99s[-1]:6.2f} ms  "
+                    f"(baseline insert {baselines[-1]:7.1f} /s)",
+                    flush=True,
+                )
+            started = time.perf_counter()
+            for raw in mails:
+                email_parse(raw)
+            parse_rate = len(mails) / (time.perf_counter() - started)
+        finally:
+            drop_database(args.db)
+
+    size_mb = sum(len(m) for m in mails) / 1e6
+    figures = {
+        "db": args.db,
+        "mails": count,
+        "corpus_mb": round(size_mb, 1),
+        "runs": runs,
+        "mails_per_s": round(statistics.median(rates), 1),
+        "p50_ms": round(statistics.median(p50s), 2),
+        "p99_ms": round(statistics.median(p99s), 2),
+        "baseline_insert_per_s": round(statistics.median(baselines), 1),
+        "ratio_to_baseline": round(statistics.median(rates) / statistics.median(baselines), 3),
+        "parse_only_per_s": round(parse_rate, 1),
+    }
+    print(
+        f"{args.db}: {figures['mails_per_s']} mails/s (median of {runs}), p50 {figures['p50_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms; baseline insert {figures['baseline_insert_per_s']} /s; "
+        f"parsing alone {figures['parse_only_per_s']} /s"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
