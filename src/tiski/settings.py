@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs' assets locally: no CDN for a self-hosted install
     "tiski.core",
     "tiski.accounts",
     "tiski.customers",
@@ -111,6 +112,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from the finders; an absent root only makes it warn
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("TISKI_MEDIA_ROOT") or DATA_DIR / "media")
 STORAGES = {
@@ -144,6 +146,25 @@ DEFAULT_FROM_EMAIL = os.environ.get("TISKI_FROM_EMAIL", "Tiski <support@tiski.lo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 TISKI_LOCAL_MAIL_DIR = DATA_DIR / "sent-mail"
 
+# Email service providers (django-anymail): send with TISKI_EMAIL_BACKEND=anymail.backends.mailgun.EmailBackend
+# (or .postmark / .sendgrid / .amazon_ses); receive on /email/webhooks/<provider>/inbound/. Only values that are
+# set are passed on: an empty Mailgun signing key would let anymail accept posts signed with "".
+ANYMAIL = {
+    name: value
+    for name, value in {
+        "MAILGUN_API_KEY": os.environ.get("TISKI_MAILGUN_API_KEY", ""),
+        "MAILGUN_SENDER_DOMAIN": os.environ.get("TISKI_MAILGUN_SENDER_DOMAIN", ""),
+        "MAILGUN_API_URL": os.environ.get("TISKI_MAILGUN_API_URL", ""),  # https://api.eu.mailgun.net/v3 in the EU
+        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("TISKI_MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+        "SENDGRID_API_KEY": os.environ.get("TISKI_SENDGRID_API_KEY", ""),
+        "POSTMARK_SERVER_TOKEN": os.environ.get("TISKI_POSTMARK_SERVER_TOKEN", ""),
+        "WEBHOOK_SECRET": os.environ.get("TISKI_ANYMAIL_WEBHOOK_SECRET", ""),  # "user:password" (basic auth)
+    }.items()
+    if value
+}
+if os.environ.get("TISKI_AMAZON_SES_REGION"):
+    ANYMAIL["AMAZON_SES_CLIENT_PARAMS"] = {"region_name": os.environ["TISKI_AMAZON_SES_REGION"]}
+
 # Background work: Django's task API with the database backend (no extra server on one machine).
 TASKS = {
     "default": {
@@ -170,10 +191,13 @@ TISKI_WEBFORM_MAX_ATTACHMENTS = env_int("TISKI_WEBFORM_MAX_ATTACHMENTS", 5)
 TISKI_WEBFORM_RATE_LIMIT = env_int("TISKI_WEBFORM_RATE_LIMIT", 10)  # submissions per IP per window
 TISKI_WEBFORM_RATE_WINDOW_S = env_int("TISKI_WEBFORM_RATE_WINDOW_S", 3600)
 TISKI_WEBFORM_EMBED_ORIGINS = env_list("TISKI_WEBFORM_EMBED_ORIGINS", "")
+TISKI_TRUSTED_PROXIES = env_list("TISKI_TRUSTED_PROXIES", "")  # peers whose X-Forwarded-For is believed
 TISKI_OUTBOX_MAX_ATTEMPTS = env_int("TISKI_OUTBOX_MAX_ATTEMPTS", 8)
 TISKI_OUTBOX_BACKOFF_S = env_int("TISKI_OUTBOX_BACKOFF_S", 30)
 TISKI_INBOX_PAGE_SIZE = env_int("TISKI_INBOX_PAGE_SIZE", 50)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Non-file request data held in memory: a provider's inbound-mail webhook posts the whole mail as a field, so
+# this bounds the largest mail received that way (a 25 MB mail is ~34 MB base64-encoded).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TISKI_MAX_REQUEST_MB", 40) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = {

@@ -20,3 +20,11 @@ class CasePermissionError(CaseError):
 
 class CaseInvalidError(CaseError):
     pass
+
+
+class MessageImmutableError(Exception):
+    """A message cannot be changed: inbound messages are stored as they arrived."""
+
+
+class MessageNotSentError(Exception):
+    """A delivery report came for a message that has not left Tiski yet."""

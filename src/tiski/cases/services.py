@@ -15,7 +15,14 @@ from django.utils.text import get_valid_filename
 
 from tiski import events
 from tiski.accounts.roles import ASSIGN_ANY, WORK_CASES
-from tiski.cases.exceptions import CaseClosedError, CaseInvalidError, CasePermissionError, CaseReplyError
+from tiski.cases.exceptions import (
+    CaseClosedError,
+    CaseInvalidError,
+    CasePermissionError,
+    CaseReplyError,
+    MessageImmutableError,
+    MessageNotSentError,
+)
 from tiski.cases.models import Attachment, Case, CaseEvent, Category, Message, Note, Tag
 from tiski.customers.models import Customer
 
@@ -376,3 +383,46 @@ def case_split(
     case_event_record(case=new, kind=CaseEvent.Kind.CREATED, actor=actor, split_from=old.reference, message_id=copy.pk)
     case_event_record(case=old, kind=CaseEvent.Kind.SPLIT, actor=actor, new=new.reference, message_id=message.pk)
     return new
+
+
+REPORTABLE_DELIVERY = (Message.Delivery.DELIVERED, Message.Delivery.FAILED)
+
+
+@transaction.atomic
+def message_delivery_report(*, message: Message, status: str, actor: User | None, error: str = "") -> Message:
+    """Record the delivery status an external system reports for an outbound MESSAGE; return it.
+
+    Only a sent message can be reported delivered or failed. Raise MessageImmutableError for an inbound
+    message and MessageNotSentError for a reply that is still queued or retrying.
+    """
+    if status not in REPORTABLE_DELIVERY:
+        raise ValueError(f"a delivery report is delivered or failed, not {status!r}")
+    message = Message.objects.select_for_update().select_related("case").get(pk=message.pk)
+    if message.direction == Message.Direction.IN:
+        raise MessageImmutableError(f"Message {message.pk} is inbound; inbound messages cannot be changed.")
+    if message.delivery_status not in (Message.Delivery.SENT, *REPORTABLE_DELIVERY):
+        raise MessageNotSentError(
+            f"Message {message.pk} has not been sent yet ({message.delivery_status}); "
+            "report its delivery once it is sent."
+        )
+    error = error.strip() if status == Message.Delivery.FAILED else ""
+    if message.delivery_status == status and message.delivery_error == error:
+        return message
+    message.delivery_status = status
+    message.delivery_error = error
+    message.save(update_fields=["delivery_status", "delivery_error"])
+    case: Case = message.case
+    if status == Message.Delivery.FAILED:
+        case_event_record(
+            case=case, kind=CaseEvent.Kind.DELIVERY_FAILED, actor=actor, message_id=message.pk, error=error
+        )
+    else:
+        case_event_record(
+            case=case,
+            kind=CaseEvent.Kind.UPDATED,
+            actor=actor,
+            field="delivery_status",
+            new=status,
+            message_id=message.pk,
+        )
+    return message

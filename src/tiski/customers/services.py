@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from tiski.customers.exceptions import IdentityInvalidError, IdentityTakenError
 from tiski.customers.models import Customer, Identity
 from tiski.customers.normalize import normalize_handle
 
@@ -71,3 +73,88 @@ def _identity_attach(*, customer: Customer, kind: str, value: str) -> Identity |
             return Identity.objects.create(customer=customer, kind=kind, value=value)
     except IntegrityError:
         return None
+
+
+_UNSET: Any = object()
+
+
+def _normalized(handles: Sequence[Handle]) -> list[tuple[str, str]]:
+    """Return the handles normalised, without repeats; raise IdentityInvalidError for a malformed one."""
+    pairs = [(handle.kind, normalize_handle(handle.kind, handle.value)) for handle in handles]
+    return list(dict.fromkeys(pairs))
+
+
+def _identities_attach(*, customer: Customer, pairs: Sequence[tuple[str, str]]) -> None:
+    """Attach PAIRS to CUSTOMER; raise IdentityTakenError when another customer owns one of them."""
+    for kind, value in pairs:
+        owner = Identity.objects.filter(kind=kind, value=value).values_list("customer_id", flat=True).first()
+        if owner == customer.pk:
+            continue
+        if owner is None:
+            try:
+                with transaction.atomic():
+                    Identity.objects.create(customer=customer, kind=kind, value=value)
+                continue
+            except IntegrityError:  # a concurrent contact attached it first
+                owner = Identity.objects.filter(kind=kind, value=value).values_list("customer_id", flat=True).first()
+        raise IdentityTakenError(
+            f"The {kind} identity {value} belongs to customer {owner} already.", customer_id=owner or 0
+        )
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    name: str,
+    language: str = "",
+    tier: str = Customer.Tier.STANDARD,
+    notes: str = "",
+    identities: Sequence[Handle] = (),
+) -> Customer:
+    """Create a customer with the given identities and return it.
+
+    Raise IdentityInvalidError for a malformed handle, IdentityTakenError when another customer owns one.
+    """
+    if tier not in Customer.Tier.values:
+        raise ValueError(f"unknown tier {tier!r}")
+    pairs = _normalized(identities)
+    customer = Customer.objects.create(name=name.strip()[:200], language=language, tier=tier, notes=notes)
+    _identities_attach(customer=customer, pairs=pairs)
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    customer: Customer,
+    name: str = _UNSET,
+    language: str = _UNSET,
+    tier: str = _UNSET,
+    notes: str = _UNSET,
+    add_identities: Sequence[Handle] = (),
+    remove_identities: Sequence[Handle] = (),
+) -> Customer:
+    """Change the given fields of CUSTOMER, then remove and add identities; return the customer.
+
+    Raise IdentityInvalidError for a malformed handle or for removing a handle the customer does not have,
+    IdentityTakenError when another customer owns a handle to add.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if tier is not _UNSET and tier not in Customer.Tier.values:
+        raise ValueError(f"unknown tier {tier!r}")
+    changes = {"name": name, "language": language, "tier": tier, "notes": notes}
+    changed = []
+    for field, value in changes.items():
+        if value is _UNSET:
+            continue
+        new = value.strip()[:200] if field == "name" else value
+        if new != getattr(customer, field):
+            setattr(customer, field, new)
+            changed.append(field)
+    for kind, value in _normalized(remove_identities):
+        deleted, _by_model = Identity.objects.filter(customer=customer, kind=kind, value=value).delete()
+        if not deleted:
+            raise IdentityInvalidError(f"{customer} has no {kind} identity {value}.")
+    _identities_attach(customer=customer, pairs=_normalized(add_identities))
+    customer.save(update_fields=[*changed, "updated_at"])
+    return customer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from email.utils import formataddr, make_msgid, parseaddr
 
+from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -12,6 +13,11 @@ from django.utils import translation
 
 from tiski.channels.exceptions import DeliveryError, DeliveryPermanentError
 from tiski.channels.interface import DeliveryResult, OutboundMessage
+
+
+# An ESP's API answers these for a message it will never take (malformed or refused recipient, too large);
+# anything else (5xx, 401/403 while a key is fixed, 429, the network) is retried.
+_ESP_PERMANENT_STATUSES = frozenset({400, 406, 413, 422})
 
 
 def reply_subject(*, subject: str, reference: str) -> str:
@@ -61,6 +67,12 @@ def email_send(*, message: OutboundMessage, from_address: str) -> DeliveryResult
         mail.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryPermanentError(f"the mail server refused the recipient: {exc.recipients}") from exc
+    except (AnymailRecipientsRefused, AnymailInvalidAddress) as exc:
+        raise DeliveryPermanentError(f"the email provider refused the recipient: {exc}") from exc
+    except AnymailRequestsAPIError as exc:  # an OSError: must come before the clause below
+        if exc.status_code in _ESP_PERMANENT_STATUSES:
+            raise DeliveryPermanentError(f"the email provider refused the message: {exc}") from exc
+        raise DeliveryError(f"the email provider could not take the message: {exc}") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"the mail server could not take the message: {exc}") from exc
     return DeliveryResult(external_id=message_id)

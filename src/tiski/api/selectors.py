@@ -1,0 +1,100 @@
+"""Reads the API needs beside the apps' selectors: lookups of referenced objects and per-case lists."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.contrib.auth.models import User
+from django.db.models import Model, Prefetch, QuerySet
+
+from tiski.accounts.models import Team
+from tiski.api.errors import ApiError
+from tiski.cases.models import Attachment, Case, Category, Message, Note
+from tiski.cases.selectors import case_get_for_agent
+from tiski.channels.models import Channel
+from tiski.customers.models import Customer
+
+CASE_RELATED = ("tags", "related")
+
+T = TypeVar("T", bound=Model)
+
+
+def case_by_ref(*, user: User, ref: str) -> Case:
+    """Return the case REF names: digits are its id, anything else its reference ("TSK-1042")."""
+    if ref.isascii() and ref.isdigit():
+        if len(ref) > 15:
+            raise ApiError(404, "case_not_found", f"No case {ref}.")
+        case = case_get_for_agent(user=user, reference=int(ref))
+    else:
+        case = case_get_for_agent(user=user, reference=ref)
+    return case
+
+
+def case_with_related(case: Case) -> Case:
+    """Return CASE again with its tags and related cases loaded, for output."""
+    return (
+        Case.objects.select_related("customer", "owner", "team", "channel", "category")
+        .prefetch_related(*CASE_RELATED)
+        .get(pk=case.pk)
+    )
+
+
+def referenced(model: type[T], pk: int, code: str, label: str) -> T:
+    """Return the MODEL row PK that a request refers to; raise a 404 ApiError naming LABEL."""
+    row = model._default_manager.filter(pk=pk).first()
+    if row is None:
+        raise ApiError(404, code, f"No {label} {pk}.")
+    return row
+
+
+def customer_ref(pk: int) -> Customer:
+    return referenced(Customer, pk, "customer_not_found", "customer")
+
+
+def channel_ref(pk: int) -> Channel:
+    return referenced(Channel, pk, "channel_not_found", "channel")
+
+
+def category_ref(pk: int) -> Category:
+    return referenced(Category, pk, "category_not_found", "category")
+
+
+def team_ref(pk: int) -> Team:
+    return referenced(Team, pk, "team_not_found", "team")
+
+
+def user_ref_active(pk: int) -> User:
+    user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None:
+        raise ApiError(404, "user_not_found", f"No active user {pk}.")
+    return user
+
+
+def message_list_for_case(*, case: Case, direction: str | None = None) -> QuerySet[Message]:
+    """Return CASE's messages, oldest first, without their raw source."""
+    messages = (
+        Message.objects.filter(case=case)
+        .select_related("channel", "author_user", "case")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .defer("raw")
+        .order_by("created_at", "id")
+    )
+    if direction:
+        messages = messages.filter(direction=direction)
+    return messages
+
+
+def message_get(*, message_id: int, with_raw: bool = False) -> Message:
+    """Return one message with its attachments; raise a 404 ApiError."""
+    messages = Message.objects.select_related("channel", "author_user", "case").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+    )
+    message = (messages if with_raw else messages.defer("raw")).filter(pk=message_id).first()
+    if message is None:
+        raise ApiError(404, "message_not_found", f"No message {message_id}.")
+    return message
+
+
+def note_list_for_case(*, case: Case) -> QuerySet[Note]:
+    """Return CASE's internal notes, oldest first."""
+    return Note.objects.filter(case=case).select_related("author").order_by("created_at", "id")
