@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -149,7 +150,7 @@ TISKI_LOCAL_MAIL_DIR = DATA_DIR / "sent-mail"
 # Email service providers (django-anymail): send with TISKI_EMAIL_BACKEND=anymail.backends.mailgun.EmailBackend
 # (or .postmark / .sendgrid / .amazon_ses); receive on /email/webhooks/<provider>/inbound/. Only values that are
 # set are passed on: an empty Mailgun signing key would let anymail accept posts signed with "".
-ANYMAIL = {
+ANYMAIL: dict[str, Any] = {
     name: value
     for name, value in {
         "MAILGUN_API_KEY": os.environ.get("TISKI_MAILGUN_API_KEY", ""),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 CHANNEL_MODEL = "tiski_channels.Channel"
 
@@ -44,7 +45,7 @@ class Case(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("New")
         OPEN = "open", _("Open")
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("case status", "Pending")  # waiting on the customer
         ON_HOLD = "on_hold", _("On hold")
         SOLVED = "solved", _("Solved")
         CLOSED = "closed", _("Closed")

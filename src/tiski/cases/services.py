@@ -58,6 +58,10 @@ def attachment_store(*, message: Message, file: FileIn, content_id: str = "") ->
     return attachment
 
 
+def _person(user: User) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 def _require_agent(actor: User | None) -> None:
     if actor is not None and not actor.has_perm(WORK_CASES):
         raise CasePermissionError("You do not have permission to work on cases.")
@@ -194,8 +198,8 @@ def case_update(
             case=case,
             kind=CaseEvent.Kind.ASSIGNED,
             actor=actor,
-            old=str(old_owner) if old_owner else None,
-            new=str(owner) if owner else None,
+            old=_person(old_owner) if old_owner else None,
+            new=_person(owner) if owner else None,
         )
     if team is not _UNSET and team != case.team:
         if actor is not None and not actor.has_perm(ASSIGN_ANY):
@@ -318,7 +322,7 @@ def message_reply(
     if case.owner_id is None:
         case.owner = actor  # who answers first owns it, as in every helpdesk
         fields.append("owner")
-        case_event_record(case=case, kind=CaseEvent.Kind.ASSIGNED, actor=actor, old=None, new=str(actor))
+        case_event_record(case=case, kind=CaseEvent.Kind.ASSIGNED, actor=actor, old=None, new=_person(actor))
     case.save(update_fields=fields)
     case_event_record(case=case, kind=CaseEvent.Kind.REPLY_QUEUED, actor=actor, message_id=message.pk)
     outbox_enqueue(message=message)

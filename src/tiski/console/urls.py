@@ -1,5 +1,34 @@
-from django.urls import path
-from django.views.generic import TemplateView
+"""Console URLs: /login/ and /logout/ at the top level, the console itself in the "console" namespace.
 
-app_name = "console"
-urlpatterns = [path("console/", TemplateView.as_view(template_name="base.html"), name="inbox")]
+tiski.urls includes this module at the root without a namespace, so "login" and "logout" keep Django's
+usual names (settings.LOGIN_URL), and the console's own pages are named "console:<name>".
+"""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from tiski.console import views
+
+NAMESPACE = "console"  # not `app_name`: that would namespace login/logout too
+console_patterns = [
+    path("console/", views.inbox, name="inbox"),
+    path("console/cases/<str:reference>/", views.case_detail, name="case"),
+    path("console/cases/<str:reference>/timeline/", views.case_timeline_partial, name="case-timeline"),
+    path("console/cases/<str:reference>/reply/", views.case_reply, name="case-reply"),
+    path("console/cases/<str:reference>/note/", views.case_note, name="case-note"),
+    path("console/cases/<str:reference>/update/", views.case_update_view, name="case-update"),
+    path("console/attachments/<int:pk>/<str:filename>", views.attachment_download, name="attachment"),
+    path("console/tokens/", views.tokens, name="tokens"),
+    path("console/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("console/sent-mail/", views.sent_mail, name="sent-mail"),
+]
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include((console_patterns, NAMESPACE))),
+]

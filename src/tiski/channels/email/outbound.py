@@ -14,7 +14,6 @@ from django.utils import translation
 from tiski.channels.exceptions import DeliveryError, DeliveryPermanentError
 from tiski.channels.interface import DeliveryResult, OutboundMessage
 
-
 # An ESP's API answers these for a message it will never take (malformed or refused recipient, too large);
 # anything else (5xx, 401/403 while a key is fixed, 429, the network) is retried.
 _ESP_PERMANENT_STATUSES = frozenset({400, 406, 413, 422})

@@ -8,6 +8,7 @@ visible reply is separated from quoted history and signatures, in English, Finni
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import re
@@ -117,10 +118,8 @@ def _filename(part: Message, index: int) -> str:
     if name:
         text = str(name)
         if "=?" in text:  # RFC 2047 in a parameter: not standard, but what many clients send
-            try:
+            with contextlib.suppress(LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
                 text = str(make_header(decode_header(text)))
-            except (LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
-                pass
         return text.replace("\r", "").replace("\n", " ").strip()
     subtype = part.get_content_subtype() or "bin"
     extension = {"plain": "txt", "jpeg": "jpg", "octet-stream": "bin", "rfc822": "eml"}.get(subtype, subtype)

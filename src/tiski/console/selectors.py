@@ -1,0 +1,232 @@
+"""Reads the console needs beside the case selectors: paging, filter choices, tokens, the demo mailbox."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+
+from tiski.accounts.models import ApiToken, Team
+from tiski.accounts.roles import MANAGE_TOKENS, VIEW_SENT_MAIL
+from tiski.accounts.selectors import agent_list
+from tiski.cases.models import Case, Message
+from tiski.channels.models import Channel
+
+COUNT_CAP = 1000
+LOCAL_MAIL_BACKEND = "tiski.core.mail.LocalMailboxBackend"
+_EML_NAME = re.compile(r"^[0-9A-Za-z_-]{1,80}\.eml$")
+
+
+class ConsoleNotFoundError(LookupError):
+    """The thing asked for does not exist or is not the asker's to see."""
+
+
+class ConsolePermissionError(PermissionError):
+    """The user lacks the permission for this part of the console."""
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of the inbox. The total is counted up to COUNT_CAP only, so it stays cheap on 100k cases."""
+
+    cases: list[Case]
+    number: int
+    per_page: int
+    has_next: bool
+    total: int
+    total_capped: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.cases else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.cases)
+
+
+def case_page(*, cases: QuerySet[Case], number: int, per_page: int) -> CasePage:
+    """Return page NUMBER (from 1) of CASES, reading one extra row to know whether another page follows."""
+    number = max(1, number)
+    offset = (number - 1) * per_page
+    rows = list(cases[offset : offset + per_page + 1])
+    capped_total = cases.order_by()[: COUNT_CAP + 1].count()
+    return CasePage(
+        cases=rows[:per_page],
+        number=number,
+        per_page=per_page,
+        has_next=len(rows) > per_page,
+        total=min(capped_total, COUNT_CAP),
+        total_capped=capped_total > COUNT_CAP,
+    )
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    channels: list[Channel]
+    teams: list[Team]
+    agents: list[User]
+
+
+def filter_choices() -> FilterChoices:
+    """Return the channels, teams and agents the inbox filters and the case controls offer."""
+    return FilterChoices(
+        channels=list(Channel.objects.order_by("kind", "name")),
+        teams=list(Team.objects.order_by("name")),
+        agents=list(agent_list()),
+    )
+
+
+def agent_get(*, user_id: int) -> User:
+    """Return the active user USER_ID; raise ConsoleNotFoundError."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise ConsoleNotFoundError(f"No user {user_id}.")
+    return user
+
+
+def team_get(*, team_id: int) -> Team:
+    """Return team TEAM_ID; raise ConsoleNotFoundError."""
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise ConsoleNotFoundError(f"No team {team_id}.")
+    return team
+
+
+def timeline_pending(*, case: Case) -> bool:
+    """Return whether a reply on CASE is still on its way (queued or retrying)."""
+    return Message.objects.filter(
+        case=case, delivery_status__in=[Message.Delivery.QUEUED, Message.Delivery.RETRYING]
+    ).exists()
+
+
+def api_tokens_for(*, user: User) -> QuerySet[ApiToken]:
+    """Return the tokens USER may see: their own, or every token with the manage-tokens permission."""
+    tokens = ApiToken.objects.select_related("user").order_by("revoked_at", "-created_at")
+    return tokens if user.has_perm(MANAGE_TOKENS) else tokens.filter(user=user)
+
+
+def api_token_get_for(*, user: User, token_id: int) -> ApiToken:
+    """Return token TOKEN_ID if USER may revoke it; raise ConsoleNotFoundError otherwise."""
+    token = api_tokens_for(user=user).filter(pk=token_id).first()
+    if token is None:
+        raise ConsoleNotFoundError("No such token.")
+    return token
+
+
+def token_owner_for(*, user: User, owner_id: int | None) -> User:
+    """Return whom USER issues a token for: themself, or OWNER_ID with the manage-tokens permission."""
+    if owner_id is None or owner_id == user.pk:
+        return user
+    if not user.has_perm(MANAGE_TOKENS):
+        raise ConsolePermissionError("Only an administrator can issue tokens for other users.")
+    return agent_get(user_id=owner_id)
+
+
+def local_mailbox_enabled() -> bool:
+    """Return whether outgoing mail is kept in the local demo mailbox."""
+    return bool(settings.EMAIL_BACKEND == LOCAL_MAIL_BACKEND)
+
+
+@dataclass(frozen=True)
+class SentMailFile:
+    name: str
+    written_at: datetime | None
+    subject: str
+    to: str
+
+
+@dataclass(frozen=True)
+class SentMail:
+    name: str
+    sender: str
+    to: str
+    subject: str
+    date: datetime | None
+    text: str
+
+
+def _require_sent_mail(user: User) -> None:
+    if not user.has_perm(VIEW_SENT_MAIL):
+        raise ConsolePermissionError("You do not have permission to read the local mailbox.")
+
+
+def _written_at(name: str) -> datetime | None:
+    try:
+        return datetime.strptime(name[:21] + "+0000", "%Y%m%dT%H%M%S%f%z")
+    except ValueError:
+        return None
+
+
+def _headers(path: Path) -> Any:
+    with path.open("rb") as file:
+        return BytesParser(policy=policy.default).parse(file, headersonly=True)
+
+
+def sent_mail_list(*, user: User, limit: int = 100) -> list[SentMailFile]:
+    """Return the newest LIMIT .eml files of the local mailbox with subject and recipient, newest first."""
+    _require_sent_mail(user)
+    directory = Path(settings.TISKI_LOCAL_MAIL_DIR)
+    if not directory.is_dir():
+        return []
+    names = sorted((p.name for p in directory.iterdir() if _EML_NAME.match(p.name)), reverse=True)[:limit]
+    files = []
+    for name in names:
+        headers = _headers(directory / name)
+        files.append(
+            SentMailFile(
+                name=name,
+                written_at=_written_at(name),
+                subject=str(headers["Subject"] or ""),
+                to=str(headers["To"] or ""),
+            )
+        )
+    return files
+
+
+def sent_mail_get(*, user: User, name: str) -> SentMail:
+    """Return the parsed mail NAME of the local mailbox; raise ConsoleNotFoundError."""
+    _require_sent_mail(user)
+    path = Path(settings.TISKI_LOCAL_MAIL_DIR) / name
+    if not _EML_NAME.match(name) or not path.is_file():
+        raise ConsoleNotFoundError("No such mail.")
+    parsed: Any = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(parsed, EmailMessage)
+    body = parsed.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    try:
+        date = parsedate_to_datetime(str(parsed["Date"])) if parsed["Date"] else None
+    except (TypeError, ValueError):
+        date = None
+    if date is not None and date.tzinfo is None:  # "-0000": UTC with the zone unknown to the sender
+        date = date.replace(tzinfo=UTC)
+    return SentMail(
+        name=name,
+        sender=str(parsed["From"] or ""),
+        to=str(parsed["To"] or ""),
+        subject=str(parsed["Subject"] or ""),
+        date=date,
+        text=str(text),
+    )

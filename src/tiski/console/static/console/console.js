@@ -1,0 +1,142 @@
+/* Tiski console: keyboard shortcuts, composer tabs, time zone cookie. No framework, no build step. */
+(function () {
+  "use strict";
+
+  // Report the browser's time zone so the server renders times in the agent's own zone.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("tiski_tz=" + zone) === -1) {
+      document.cookie = "tiski_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* an old browser: the server's zone is used */ }
+
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-row]")); }
+
+  function current() { return document.querySelector("[data-row].is-current"); }
+
+  function move(step) {
+    var all = rows();
+    if (!all.length) return;
+    var index = all.indexOf(current());
+    var next = all[Math.min(all.length - 1, Math.max(0, index + step))] || all[0];
+    all.forEach(function (row) { row.classList.remove("is-current"); });
+    next.classList.add("is-current");
+    var link = next.querySelector("[data-open]");
+    if (link) link.focus({ preventScroll: true });
+    next.scrollIntoView({ block: "nearest" });
+  }
+
+  function selectTab(name) {
+    var tabs = document.querySelectorAll("[data-tab]");
+    if (!tabs.length) return null;
+    tabs.forEach(function (tab) {
+      var on = tab.getAttribute("data-tab") === name;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.tabIndex = on ? 0 : -1;
+      var panel = document.getElementById(tab.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !on;
+    });
+    var field = document.querySelector(name === "note" ? "[data-note]" : "[data-reply]");
+    if (field) field.focus();
+    return field;
+  }
+
+  function showShortcuts() {
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest("[data-tab]");
+    if (tab) { selectTab(tab.getAttribute("data-tab")); return; }
+    if (event.target.closest("[data-shortcuts-open]")) { showShortcuts(); return; }
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      var input = document.querySelector(copy.getAttribute("data-copy"));
+      if (input) {
+        input.select();
+        if (navigator.clipboard) navigator.clipboard.writeText(input.value);
+      }
+      return;
+    }
+    var row = event.target.closest("[data-row]");
+    if (row && !event.target.closest("a, button, input, select")) {
+      var link = row.querySelector("[data-open]");
+      if (link) link.click();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
+    if (typing(event.target) || event.metaKey || event.ctrlKey || event.altKey) return;
+    switch (event.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "Enter": {
+        var row = current();
+        var link = row && row.querySelector("[data-open]");
+        if (link && document.activeElement !== link) link.click(); else return;
+        break;
+      }
+      case "r": if (!selectTab("reply")) return; break;
+      case "n": if (!selectTab("note")) return; break;
+      case "e": {
+        var solve = document.querySelector("[data-solve]");
+        if (!solve) return;
+        solve.click();
+        break;
+      }
+      case "/": {
+        var search = document.querySelector("[data-search]");
+        if (search) { search.focus(); search.select(); } else { window.location.href = "/console/?focus=search"; }
+        break;
+      }
+      case "?": showShortcuts(); break;
+      default: return;
+    }
+    event.preventDefault();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (/[?&]focus=search/.test(window.location.search)) {
+      var search = document.querySelector("[data-search]");
+      if (search) search.focus();
+    }
+    var toasts = document.querySelector(".toasts");
+    if (toasts) setTimeout(function () { toasts.remove(); }, 6000);
+  });
+
+  // Keep the highlighted row in step with htmx list swaps, and mark the list busy while it loads.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var list = document.getElementById("case-list");
+    if (list && event.detail.target === list) list.setAttribute("aria-busy", "true");
+  });
+})();
+
+/* Keep the newest message in view: scroll the timeline to its end on load and after each update,
+   unless the agent has scrolled up to read something older. */
+(function () {
+  "use strict";
+  var pinned = true;
+  function timeline() { return document.getElementById("timeline"); }
+  function toEnd() { var t = timeline(); if (t && pinned) t.scrollTop = t.scrollHeight; }
+  document.addEventListener("DOMContentLoaded", toEnd);
+  document.addEventListener("htmx:beforeSwap", function () {
+    var t = timeline();
+    if (t) pinned = t.scrollHeight - t.scrollTop - t.clientHeight < 80;
+  });
+  document.addEventListener("htmx:afterSettle", toEnd);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // The agent's own reply or note always brings the end into view.
+    var form = event.detail.elt;
+    if (event.detail.successful && form && form.tagName === "FORM" && form.closest(".composer")) {
+      pinned = true;
+      toEnd();
+    }
+  });
+})();

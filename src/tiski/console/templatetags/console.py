@@ -1,0 +1,199 @@
+"""Template helpers of the console: channel icons, chips, relative times, timeline event sentences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+
+from tiski.cases.models import Case, CaseEvent
+from tiski.channels.models import ChannelKind
+from tiski.console.selectors import local_mailbox_enabled
+
+register = template.Library()
+
+_SVG = (
+    '<svg class="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false" '
+    'fill="none" stroke="currentColor" stroke-width="1.4" stroke-linecap="round" stroke-linejoin="round">{}</svg>'
+)
+_PATHS = {
+    "email": '<rect x="1.5" y="3" width="13" height="10" rx="1.5"/><path d="M2 4l6 5 6-5"/>',
+    "webform": '<rect x="2" y="1.5" width="12" height="13" rx="1.5"/><path d="M5 5h6M5 8h6M5 11h3"/>',
+    "chat": '<path d="M2 3.5A1.5 1.5 0 0 1 3.5 2h9A1.5 1.5 0 0 1 14 3.5v6A1.5 1.5 0 0 1 12.5 11H6l-3 3v-3h0'
+    'A1.5 1.5 0 0 1 2 9.5z"/>',
+    "phone": '<path d="M3 2h2.5l1.2 3-1.6 1a8 8 0 0 0 3.9 3.9l1-1.6 3 1.2V12a1.5 1.5 0 0 1-1.5 1.5A10.5 10.5 0 0 1 1.5'
+    ' 3.5 1.5 1.5 0 0 1 3 2z"/>',
+    "sms": '<rect x="4" y="1.5" width="8" height="13" rx="1.5"/><path d="M7 12h2"/>',
+    "whatsapp": '<path d="M2.5 13.5l.9-2.7A5.8 5.8 0 1 1 5.6 13z"/><path d="M6 6c0 2 1.8 4 4 4"/>',
+    "messenger": '<path d="M8 1.8c-3.5 0-6.2 2.5-6.2 5.8 0 1.8.8 3.4 2.2 4.5v2.2l2-1.1c.6.2 1.3.3 2 .3 3.5 0 6.2-2.5'
+    ' 6.2-5.9S11.5 1.8 8 1.8z"/><path d="M4.8 9.2 7 7l1.6 1.4L11 6.2"/>',
+    "instagram": '<rect x="2" y="2" width="12" height="12" rx="3.5"/><circle cx="8" cy="8" r="2.7"/>',
+    "note": '<path d="M3 2h7l3 3v9H3z"/><path d="M10 2v3h3"/>',
+    "attachment": '<path d="M13 7.5 8 12.5a3 3 0 0 1-4.2-4.2L9 3a2 2 0 0 1 2.8 2.8L6.7 11a1 1 0 0 1-1.4-1.4L10 5"/>',
+}
+
+
+@register.simple_tag
+def icon(name: str) -> SafeString:
+    """Return the inline SVG icon NAME (a channel kind, "note" or "attachment"); decorative, hidden from AT."""
+    return mark_safe(_SVG.format(_PATHS.get(name, _PATHS["chat"])))  # noqa: S308  (constant markup)
+
+
+@register.simple_tag
+def channel_badge(kind: str) -> SafeString:
+    """Return the channel's icon and label, e.g. [✉] Email."""
+    label = ChannelKind(kind).label if kind in ChannelKind.values else kind
+    return format_html(
+        '<span class="channel" title="{}">{}<span class="channel__label">{}</span></span>', label, icon(kind), label
+    )
+
+
+@register.simple_tag
+def status_chip(status: str) -> SafeString:
+    label = Case.Status(status).label if status in Case.Status.values else status
+    return format_html('<span class="chip chip--{}">{}</span>', status, label)
+
+
+@register.simple_tag
+def priority_chip(priority: int) -> SafeString:
+    label = Case.Priority(priority).label if priority in Case.Priority.values else str(priority)
+    marks = {1: "↓", 2: "", 3: "↑", 4: "!!"}.get(priority, "")
+    html = '<span class="prio prio--{}"><span aria-hidden="true">{}</span> {}</span>'
+    return format_html(html, priority, marks, label)
+
+
+def _relative(value: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - value).total_seconds()))
+    if seconds < 60:
+        return _("now")
+    if seconds < 3600:
+        return _("%(n)d min") % {"n": seconds // 60}
+    if seconds < 86400:
+        return _("%(n)d h") % {"n": seconds // 3600}
+    if seconds < 30 * 86400:
+        return _("%(n)d d") % {"n": seconds // 86400}
+    return _date_text(timezone.localtime(value))
+
+
+def _finnish() -> bool:
+    return (get_language() or "").startswith("fi")
+
+
+def _date_text(local: datetime) -> str:
+    """Return a compact date in the active language: "21.11.2026" in Finnish, "21 Nov 2026" in English."""
+    return formats.date_format(local, "j.n.Y" if _finnish() else "j M Y")
+
+
+@register.simple_tag
+def day(value: datetime | None) -> SafeString:
+    """Return a <time> with the local date only (full date and time on hover)."""
+    if value is None:
+        return format_html("{}", "–")
+    local = timezone.localtime(value)
+    absolute = formats.date_format(local, "DATETIME_FORMAT")
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), absolute, _date_text(local))
+
+
+@register.simple_tag
+def reltime(value: datetime | None) -> SafeString:
+    """Return a <time> with a compact relative text ("12 min") and the absolute local time on hover."""
+    if value is None:
+        return format_html("{}", "–")
+    local = timezone.localtime(value)
+    absolute = formats.date_format(local, "DATETIME_FORMAT")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), absolute, _relative(value, timezone.now())
+    )
+
+
+@register.simple_tag
+def abstime(value: datetime | None) -> SafeString:
+    """Return a <time> showing the absolute local time, compact: today's date is left out."""
+    if value is None:
+        return format_html("{}", "–")
+    local = timezone.localtime(value)
+    today = timezone.localtime(timezone.now()).date()
+    text = formats.time_format(local, "H:i") if local.date() == today else f"{_date_text(local)} {local:%H:%M}"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        formats.date_format(local, "DATETIME_FORMAT"),
+        text,
+    )
+
+
+def _label(choices: Any, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+@register.simple_tag
+def event_text(event: CaseEvent) -> str:
+    """Return one sentence that tells what EVENT changed, in the active language."""
+    data = event.data or {}
+    actor = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("Tiski")
+    kind = event.kind
+    if kind == CaseEvent.Kind.STATUS_CHANGED:
+        return _("%(actor)s changed the status from %(old)s to %(new)s") % {
+            "actor": actor,
+            "old": _label(Case.Status, data.get("old")),
+            "new": _label(Case.Status, data.get("new")),
+        }
+    if kind == CaseEvent.Kind.PRIORITY_CHANGED:
+        return _("%(actor)s changed the priority from %(old)s to %(new)s") % {
+            "actor": actor,
+            "old": _label(Case.Priority, data.get("old")),
+            "new": _label(Case.Priority, data.get("new")),
+        }
+    if kind == CaseEvent.Kind.ASSIGNED:
+        if data.get("new"):
+            return _("%(actor)s assigned the case to %(new)s") % {"actor": actor, "new": data["new"]}
+        return _("%(actor)s unassigned the case") % {"actor": actor}
+    if kind == CaseEvent.Kind.TEAM_CHANGED:
+        return _("%(actor)s moved the case to team %(new)s") % {"actor": actor, "new": data.get("new") or "–"}
+    if kind == CaseEvent.Kind.CREATED:
+        return _("Case created") if not event.actor else _("%(actor)s created the case") % {"actor": actor}
+    return f"{_label(CaseEvent.Kind, kind)} · {actor}"
+
+
+@register.filter
+def filesize(size: int) -> str:
+    """Return SIZE in bytes as "812 B", "14 kB", "2.3 MB"."""
+    if size < 1024:
+        return ngettext("%(n)d byte", "%(n)d bytes", size) % {"n": size}
+    if size < 1024 * 1024:
+        return _("%(n)d kB") % {"n": round(size / 1024)}
+    return _("%(n)s MB") % {"n": formats.number_format(size / (1024 * 1024), 1)}
+
+
+@register.simple_tag
+def sent_mail_in_nav(user: Any) -> bool:
+    """Return whether the nav links the local mailbox: only with that backend and the permission."""
+    return local_mailbox_enabled() and bool(user.has_perm("accounts.view_sent_mail"))
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: template.Context, **changes: Any) -> str:
+    """Return the current query string with CHANGES applied (None removes a key); page is reset unless given."""
+    request = context["request"]
+    query = request.GET.copy()
+    query.pop("page", None)
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value not in (None, ""):
+            query[key] = value
+    return query.urlencode()
+
+
+@register.filter
+def initials(name: str) -> str:
+    parts = [p for p in str(name).replace(".", " ").split() if p]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"

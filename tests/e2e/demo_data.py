@@ -1,0 +1,210 @@
+"""Realistic console data for the screenshots: customers, cases on several channels, notes, replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from tiski.accounts.models import Team
+from tiski.accounts.services import api_token_issue
+from tiski.cases.models import Case, CaseEvent, Message, Note
+from tiski.cases.services import case_update, message_reply, note_add
+from tiski.channels.interface import InboundAttachment, InboundMessage
+from tiski.channels.models import Channel, ChannelKind
+from tiski.channels.services import message_receive
+from tiski.customers.models import Customer
+from tiski.customers.services import Handle
+
+SUBJECTS = [
+    ("Tilaus 48213 ei ole saapunut", "fi", "Liisa Laine", "liisa.laine@example.fi"),
+    ("Wrong colour delivered", "en", "James Carter", "james.carter@example.com"),
+    ("Laskulla kaksi kertaa sama tuote", "fi", "Pekka Nieminen", "pekka.nieminen@example.fi"),
+    ("Can I change my delivery address?", "en", "Sofia Berg", "sofia.berg@example.se"),
+    ("Palautus: kengät liian pienet", "fi", "Aino Heikkinen", "aino.heikkinen@example.fi"),
+    ("Discount code not accepted at checkout", "en", "Oliver Smith", "oliver.smith@example.co.uk"),
+    ("Lahjakortin saldo", "fi", "Juha Koskinen", "juha.koskinen@example.fi"),
+    ("Invoice copy for accounting", "en", "Emma Johansson", "emma@nordicbuild.example"),
+    ("Takuukorjaus: kahvinkeitin vuotaa", "fi", "Tiina Järvinen", "tiina.jarvinen@example.fi"),
+    ("Order split into two parcels?", "en", "Lucas Meyer", "lucas.meyer@example.de"),
+    ("Asiakastilin poistaminen", "fi", "Mikko Lehtonen", "mikko.lehtonen@example.fi"),
+    ("Size exchange for winter jacket", "en", "Hanna Virta", "hanna.virta@example.fi"),
+    ("Toimitusaika Ouluun", "fi", "Sanna Mäkelä", "sanna.makela@example.fi"),
+    ("Payment failed but money was taken", "en", "Daniel Brown", "daniel.brown@example.com"),
+    ("Tuote puuttui paketista", "fi", "Kalle Hämäläinen", "kalle.hamalainen@example.fi"),
+]
+
+
+@dataclass(frozen=True)
+class Demo:
+    main: Case
+    administrator: User
+
+
+def _receive(channel: Channel, *, email: str, name: str, subject: str, body: str, language: str, **extra):  # type: ignore[no-untyped-def]
+    return message_receive(
+        inbound=InboundMessage(
+            channel=channel,
+            handles=[Handle("email", email)],
+            body_text=body,
+            subject=subject,
+            sender_name=name,
+            language=language,
+            **extra,
+        )
+    )
+
+
+def _age(case: Case, minutes: int) -> None:
+    at = timezone.now() - timedelta(minutes=minutes)
+    Case.objects.filter(pk=case.pk).update(created_at=at, updated_at=at)
+    Message.objects.filter(case=case).update(created_at=at)
+    CaseEvent.objects.filter(case=case).update(created_at=at)
+
+
+def demo_fill(*, agent: User, other_agent: User, team_lead: User, administrator: User) -> Demo:
+    """Fill the database and return the case the screenshots open."""
+    web = Channel.objects.get_or_create(kind=ChannelKind.WEBFORM, name="Contact form")[0]
+    email = Channel.objects.create(kind=ChannelKind.EMAIL, name="asiakaspalvelu@kauppa.example")
+    phone = Channel.objects.create(kind=ChannelKind.PHONE, name="Puhelinpalvelu")
+    chat = Channel.objects.create(kind=ChannelKind.CHAT, name="Verkkokaupan chat")
+    shop, billing = Team.objects.create(name="Verkkokauppa"), Team.objects.create(name="Laskutus")
+    channels = [email, web, email, chat, web, email, phone, email, web, chat, email, web, email, email, web]
+    owners = [
+        None,
+        agent,
+        other_agent,
+        None,
+        agent,
+        None,
+        team_lead,
+        other_agent,
+        None,
+        agent,
+        None,
+        None,
+        agent,
+        None,
+        None,
+    ]
+    statuses = [
+        "new",
+        "open",
+        "pending",
+        "new",
+        "open",
+        "on_hold",
+        "open",
+        "pending",
+        "new",
+        "open",
+        "solved",
+        "new",
+        "open",
+        "new",
+        "closed",
+    ]
+    priorities = [3, 2, 2, 2, 1, 2, 2, 2, 4, 2, 2, 2, 3, 4, 2]
+    for i, (subject, language, name, address) in enumerate(SUBJECTS):
+        body = "Hei, tilaukseni on myöhässä. Voitteko tarkistaa?" if language == "fi" else "Hello, could you help me?"
+        case = _receive(channels[i], email=address, name=name, subject=subject, body=body, language=language).case
+        Case.objects.filter(pk=case.pk).update(
+            status=statuses[i],
+            owner=owners[i],
+            priority=priorities[i],
+            team=billing if "ask" in subject.lower() or "nvoice" in subject or "ayment" in subject else shop,
+        )
+        _age(case, minutes=[3, 12, 38, 55, 95, 140, 200, 260, 330, 420, 600, 900, 1500, 2900, 4400][i])
+
+    # The case the screenshots open: a Finnish customer on email, then phone, a note, replies.
+    customer_name, address = "Liisa Laine", "liisa.laine@example.fi"
+    earlier = _receive(
+        email,
+        email=address,
+        name=customer_name,
+        subject="Kanta-asiakasetujen voimassaolo",
+        body="Milloin kanta-asiakasetuni vanhenevat?",
+        language="fi",
+    ).case
+    Case.objects.filter(pk=earlier.pk).update(status=Case.Status.SOLVED)
+    _age(earlier, minutes=60 * 24 * 40)
+    receipt = _receive(
+        email,
+        email=address,
+        name=customer_name,
+        subject="Tilaus 48213: paketti ei ole saapunut",
+        body=(
+            "Hei,\n\ntilasin 2.11. talvitakin (tilaus 48213), mutta pakettia ei ole vieläkään kuulunut. "
+            "Seurantakoodi näyttää, että paketti on ollut Vantaan terminaalissa jo viikon.\n\n"
+            "Voitteko selvittää, missä paketti on? Tarvitsen takin ensi viikon matkalle.\n\nTerveisin\nLiisa Laine"
+        ),
+        language="fi",
+        attachments=[InboundAttachment("seuranta-48213.png", "image/png", b"\x89PNG" + b"0" * 48_000)],
+    )
+    main = receipt.case
+    customer = main.customer
+    Customer.objects.filter(pk=customer.pk).update(
+        tier=Customer.Tier.GOLD, notes="Kanta-asiakas vuodesta 2019. Toivoo yhteydenottoa mieluiten sähköpostilla."
+    )
+    customer.identities.create(kind="phone", value="+358401234567", verified=True)
+    start = timezone.now() - timedelta(hours=26)
+    Case.objects.filter(pk=main.pk).update(created_at=start, team=shop, priority=Case.Priority.HIGH)
+    Message.objects.filter(pk=receipt.message.pk).update(created_at=start)
+    CaseEvent.objects.filter(case=main).update(created_at=start)
+    call = Message.objects.create(
+        case=main,
+        channel=phone,
+        direction=Message.Direction.IN,
+        author=Message.Author.CUSTOMER,
+        sender_name=customer_name,
+        body_text="Asiakas soitti: paketti on edelleen terminaalissa. "
+        "Pyysi, että selvitämme asian kuljetusyhtiön kanssa.",
+    )
+    Message.objects.filter(pk=call.pk).update(created_at=start + timedelta(hours=2))
+    note = note_add(
+        case=main,
+        actor=agent,
+        body="Tarkistin Postin järjestelmästä: lähetys jumissa lajittelussa. Tein selvityspyynnön, viite PN-55120.",
+    )
+    Note.objects.filter(pk=note.pk).update(created_at=start + timedelta(hours=2, minutes=20))
+    first = message_reply(
+        case=main,
+        actor=agent,
+        body="Hei Liisa,\n\nkiitos soitostasi. Olemme tehneet kuljetusyhtiölle selvityspyynnön, ja palaamme asiaan "
+        "viimeistään huomenna.\n\nYstävällisin terveisin\nMaija / Kauppa.example asiakaspalvelu",
+    )
+    Message.objects.filter(pk=first.pk).update(
+        created_at=start + timedelta(hours=2, minutes=30), delivery_status=Message.Delivery.SENT
+    )
+    CaseEvent.objects.filter(case=main).exclude(kind=CaseEvent.Kind.CREATED).update(
+        created_at=start + timedelta(hours=2, minutes=30)
+    )
+    customer_back = Message.objects.create(
+        case=main,
+        channel=email,
+        direction=Message.Direction.IN,
+        author=Message.Author.CUSTOMER,
+        sender_name=customer_name,
+        subject="Re: [TSK] Tilaus 48213: paketti ei ole saapunut",
+        body_text="Kiitos! Jos paketti ei löydy, voitteko lähettää uuden takin kokoa M?",
+    )
+    Message.objects.filter(pk=customer_back.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    case_update(case=main, actor=team_lead, priority=Case.Priority.URGENT)
+    CaseEvent.objects.filter(case=main, kind=CaseEvent.Kind.PRIORITY_CHANGED).update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+    message_reply(
+        case=main,
+        actor=agent,
+        body="Hei Liisa,\n\npaketti löytyi lajittelukeskuksesta ja lähtee sinulle tänään. Jos se ei ole perillä "
+        "perjantaina, lähetämme uuden takin veloituksetta.\n\nTerveisin\nMaija",
+    )
+
+    api_token_issue(user=agent, name="Tilausjärjestelmä")
+    old = api_token_issue(user=administrator, name="CRM sync (old)")
+    old.token.revoked_at = timezone.now() - timedelta(days=3)
+    old.token.save(update_fields=["revoked_at"])
+    api_token_issue(user=administrator, name="Raportointi")
+    return Demo(main=Case.objects.get(pk=main.pk), administrator=administrator)

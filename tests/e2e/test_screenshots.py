@@ -1,0 +1,87 @@
+"""Screenshots of every console page at 1440×900 and 1024×768, in English and Finnish, into test-artifacts/.
+
+Each page is also checked for horizontal overflow: nothing may be cut off at 1024 px.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page
+
+from conftest import PASSWORD
+from e2e.demo_data import demo_fill
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+SIZES = [(1440, 900), (1024, 768)]
+LANGUAGES = {"en": "en-GB", "fi": "fi-FI"}
+
+
+def _login(page: Page, base: str) -> None:
+    page.goto(f"{base}/login/")
+    page.locator("input[name=username]").fill("admin")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("button[type=submit].btn--primary").click()
+    page.wait_for_url("**/console/")
+
+
+def _assert_fits(page: Page, name: str) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name}: the page is {overflow}px wider than the window"
+
+
+def test_screenshots_of_every_page(
+    browser: Browser,
+    live_server,  # type: ignore[no-untyped-def]
+    settings,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    agent: User,
+    other_agent: User,
+    team_lead: User,
+    administrator: User,
+    webform_channel,  # type: ignore[no-untyped-def]
+    run_tasks: Callable[[], None],
+) -> None:
+    settings.EMAIL_BACKEND = "tiski.core.mail.LocalMailboxBackend"
+    settings.TISKI_LOCAL_MAIL_DIR = tmp_path / "sent-mail"
+    demo = demo_fill(agent=agent, other_agent=other_agent, team_lead=team_lead, administrator=administrator)
+    run_tasks()  # delivers the replies into the local mailbox…
+    from tiski.cases.models import Message
+    from tiski.cases.services import message_reply
+
+    message_reply(case=demo.main, actor=agent, body="Lisätieto: seurantakoodi on JJFI6423 5500 0123 4567.")
+    assert Message.objects.filter(delivery_status=Message.Delivery.QUEUED).exists()  # …and one stays queued
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    pages = {
+        "inbox": "/console/",
+        "case": f"/console/cases/{demo.main.reference}/",
+        "tokens": "/console/tokens/",
+        "sent-mail": "/console/sent-mail/",
+    }
+    for language, locale in LANGUAGES.items():
+        for width, height in SIZES:
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
+            )
+            page = context.new_page()
+            page.goto(f"{base}/login/")
+            page.screenshot(path=ARTIFACTS / f"login-{language}-{width}.png")
+            _login(page, base)
+            for name, path in pages.items():
+                page.goto(f"{base}{path}")
+                page.wait_for_load_state("networkidle") if name != "case" else page.wait_for_timeout(300)
+                _assert_fits(page, f"{name} {language} {width}")
+                page.screenshot(path=ARTIFACTS / f"{name}-{language}-{width}.png")
+            page.goto(f"{base}/console/")
+            page.keyboard.press("j")
+            page.keyboard.press("j")
+            page.keyboard.press("?")
+            page.screenshot(path=ARTIFACTS / f"shortcuts-{language}-{width}.png")
+            context.close()
+    assert len(list(ARTIFACTS.glob("*.png"))) >= 24
