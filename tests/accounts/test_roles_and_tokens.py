@@ -49,3 +49,35 @@ def test_token_of_deactivated_user_stops_working(agent):
     agent.is_active = False
     agent.save()
     assert api_token_user(raw=issued.raw) is None
+
+
+def test_administrators_manage_tiski_models_in_the_admin(administrator, team_lead, client):
+    from tiski.channels.models import QuarantinedMail
+
+    assert administrator.has_perm("tiski_channels.change_channel")
+    assert administrator.has_perm("auth.add_user")
+    assert not team_lead.has_perm("tiski_channels.change_channel")
+    client.force_login(administrator)
+    assert client.get("/admin/tiski_channels/channel/").status_code == 200
+    assert client.get("/admin/tiski_channels/quarantinedmail/").status_code == 200
+    client.force_login(team_lead)
+    assert client.get("/admin/").status_code == 302  # not staff: sent to the admin login
+    assert QuarantinedMail.objects.count() == 0
+
+
+def test_quarantined_mail_is_reprocessed_from_the_admin(administrator, client):
+    from tiski.channels.models import Channel, ChannelKind, QuarantinedMail
+
+    mailbox = Channel.objects.create(kind=ChannelKind.EMAIL, name="Support", address="tuki@example.com")
+    item = QuarantinedMail.objects.create(
+        channel=mailbox, raw=b"From: anssi@example.com\r\nSubject: fixed\r\n\r\nhello\r\n", reason="x"
+    )
+    client.force_login(administrator)
+    response = client.post(
+        "/admin/tiski_channels/quarantinedmail/",
+        {"action": "reprocess", "_selected_action": [item.pk]},
+        follow=True,
+    )
+    assert "1 mail stored." in response.content.decode()
+    item.refresh_from_db()
+    assert item.resolved_at is not None and item.message.case.subject == "fixed"

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tiski.accounts.models import AgentProfile, ApiToken, Team
-from tiski.accounts.roles import ROLE_PERMISSIONS
+from tiski.accounts.roles import ADMIN_APPS, ADMINISTRATOR, ROLE_PERMISSIONS
 
 TOKEN_PREFIX = "tsk_"  # noqa: S105  (a prefix, not a secret)
 
@@ -40,7 +40,9 @@ def roles_ensure() -> None:
         for name in perm_names:
             app_label, codename = name.split(".")
             perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-        group.permissions.set(perms)
+        if role == ADMINISTRATOR:
+            perms += list(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
+        group.permissions.set(set(perms))
 
 
 @transaction.atomic
