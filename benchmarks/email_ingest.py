@@ -9,7 +9,11 @@ Baseline, measured in the same run on the same database: one INSERT of the raw m
 floor of durably storing a mail at all). The ratio pipeline/baseline is comparable across machines; the
 absolute numbers are not (this machine is shared and noisy: report medians).
 
-    python benchmarks/email_ingest.py [--quick] [--db sqlite|postgres] [--runs N] [--count N]
+    python benchmarks/email_ingest.py [--quick] [--db sqlite|postgres] [--runs N] [--count N] [--workers N]
+
+--workers N ingests with N processes at once, as concurrent SMTP sessions or pollers do; each conversation
+stays on one worker, in order. With more than one worker the corpus is generated with In-Reply-To on every
+reply, so that threading does not depend on which case number a conversation gets.
 
 The last line printed is one JSON object with the figures.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -37,18 +42,23 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def make_corpus(count: int, directory: Path) -> tuple[list[bytes], list[dict]]:
+def make_corpus(count: int, directory: Path, *, all_in_reply_to: bool) -> tuple[list[bytes], list[dict]]:
     script = SHARED / "corpus" / "make_emails.py"
     if not script.exists():
         sys.exit(f"the corpus generator is not at {script} (set TISKI_SHARED_DIR)")
     out = directory / "mails"
-    subprocess.run(
-        [sys.executable, str(script), str(out), "--count", str(count), "--tag-format", "[TSK-{id}]", "--first-id", "1001"],
-        check=True,
-        capture_output=True,
-    )
+    command = [sys.executable, str(script), str(out), "--count", str(count), "--tag-format", "[TSK-{id}]"]
+    command += ["--first-id", "1001"] + (["--in-reply-to-ratio", "1.0"] if all_in_reply_to else [])
+    subprocess.run(command, check=True, capture_output=True)
     manifest = [json.loads(line) for line in Path(f"{out}.manifest.jsonl").read_text().splitlines()]
-    return [(out / entry["file"]).read_bytes() for entry in manifest], manifest
+    mails = [(out / entry["file"]).read_bytes() for entry in manifest]
+    if all_in_reply_to:
+        # The generator's out-of-office replies carry only the subject tag; real ones also name the mail they
+        # answer, and in parallel the tag's case number is not known in advance.
+        for index, entry in enumerate(manifest):
+            if entry["kind"] == "autoreply" and not entry["in_reply_to"]:
+                mails[index] = f"In-Reply-To: {entry['thread']}\r\n".encode() + mails[index]
+    return mails, manifest
 
 
 def prepare_database(db: str, data_dir: Path) -> None:
@@ -112,28 +122,64 @@ def run_baseline(mails: list[bytes]) -> float:
     return len(mails) / (time.perf_counter() - started)
 
 
-def run_pipeline(mails: list[bytes], manifest: list[dict]) -> tuple[float, list[float]]:
-    from django_tasks_db.models import DBTaskResult
-
-    from tiski.cases.models import Case, Message
+def _ingest(mailbox_id: int, mails: list[bytes]) -> list[float]:
+    """Receive MAILS in order in this process; return each one's latency in ms."""
     from tiski.channels.email.inbound import Outcome, email_receive
+    from tiski.channels.models import Channel
 
-    mailbox = reset()
-    latencies: list[float] = []
-    started = time.perf_counter()
+    mailbox = Channel.objects.get(pk=mailbox_id)
+    latencies = []
     for raw in mails:
         t0 = time.perf_counter()
         result = email_receive(raw=raw, mailbox=mailbox, source="benchmark")
         latencies.append((time.perf_counter() - t0) * 1000)
         if result.outcome is not Outcome.STORED:
-            sys.exit(f"a corpus mail was not stored: {result.outcome}")
-    elapsed = time.perf_counter() - started
+            raise RuntimeError(f"a corpus mail was not stored: {result.outcome}")
+    return latencies
+
+
+def _ingest_in_child(args: tuple[int, list[bytes]]) -> list[float]:
+    from django.db import connections
+
+    try:
+        return _ingest(*args)
+    finally:
+        connections.close_all()
+
+
+def run_pipeline(mails: list[bytes], manifest: list[dict], workers: int) -> tuple[float, list[float]]:
+    from django.db import connections
+    from django_tasks_db.models import DBTaskResult
+
+    from tiski.cases.models import Case, Message
+
+    mailbox = reset()
+    if workers == 1:
+        started = time.perf_counter()
+        latencies = _ingest(mailbox.pk, mails)
+        elapsed = time.perf_counter() - started
+    else:
+        # Each conversation on one worker, in order; conversations dealt round-robin.
+        roots = list(dict.fromkeys(entry["thread"] for entry in manifest))
+        worker_of = {root: n % workers for n, root in enumerate(roots)}
+        shares: list[list[bytes]] = [[] for _ in range(workers)]
+        for raw, entry in zip(mails, manifest, strict=True):
+            shares[worker_of[entry["thread"]]].append(raw)
+        connections.close_all()  # no connection may cross the fork
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            started = time.perf_counter()
+            parts = pool.map(_ingest_in_child, [(mailbox.pk, share) for share in shares])
+            elapsed = time.perf_counter() - started
+        latencies = [ms for part in parts for ms in part]
     new = sum(entry["kind"] == "new" for entry in manifest)
     checks = {
         "messages": (Message.objects.count(), len(mails)),
         "cases": (Case.objects.count(), new),
         "acknowledgements queued": (DBTaskResult.objects.filter(task_path__endswith="email_acknowledge").count(), new),
     }
+    case_of = dict(Message.objects.values_list("external_id", "case_id"))
+    misthreaded = sum(case_of[entry["message_id"]] != case_of[entry["thread"]] for entry in manifest)
+    checks["replies on their conversation's case"] = (len(manifest) - misthreaded, len(manifest))
     for what, (got, want) in checks.items():
         if got != want:
             sys.exit(f"wrong result: {what} {got}, expected {want}")
@@ -146,12 +192,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 mails, 2 runs: under a minute, same code path")
     parser.add_argument("--count", type=int, help="mails in the corpus (default 2000; 300 with --quick)")
     parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; 2 with --quick)")
+    parser.add_argument("--workers", type=int, default=4, help="processes receiving at once (default 4)")
     args = parser.parse_args()
     count = args.count or (300 if args.quick else 2000)
     runs = args.runs or (2 if args.quick else 3)
 
     with tempfile.TemporaryDirectory(prefix="tiski-bench-") as tmp:
-        mails, manifest = make_corpus(count, Path(tmp))
+        mails, manifest = make_corpus(count, Path(tmp), all_in_reply_to=args.workers > 1)
         prepare_database(args.db, Path(tmp) / "data")
         try:
             from tiski.channels.email.parsing import email_parse
@@ -159,7 +206,7 @@ def main() -> None:
             rates, baselines, p50s, p99s = [], [], [], []
             for run in range(1, runs + 1):
                 baselines.append(run_baseline(mails))
-                rate, latencies = run_pipeline(mails, manifest)
+                rate, latencies = run_pipeline(mails, manifest, args.workers)
                 rates.append(rate)
                 p50s.append(percentile(latencies, 50))
                 p99s.append(percentile(latencies, 99))
@@ -179,6 +226,7 @@ def main() -> None:
     figures = {
         "db": args.db,
         "mails": count,
+        "workers": args.workers,
         "corpus_mb": round(size_mb, 1),
         "runs": runs,
         "mails_per_s": round(statistics.median(rates), 1),

@@ -86,3 +86,13 @@ def receive(webform_channel) -> Callable[..., Receipt]:  # type: ignore[no-untyp
 
 def postgres_required() -> bool:
     return os.environ.get("TISKI_REQUIRE_POSTGRES", "") not in ("", "0")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_address_cache():  # type: ignore[no-untyped-def]
+    """Each test sets up its own mailboxes: forget the addresses another test cached."""
+    from tiski.channels.email.mailbox import our_addresses_forget
+
+    our_addresses_forget()
+    yield
+    our_addresses_forget()

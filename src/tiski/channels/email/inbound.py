@@ -80,7 +80,11 @@ def _external_id(parsed: ParsedEmail, raw: bytes) -> str:
 
 def _inbound(*, mailbox: Channel, policy: MailboxPolicy, parsed: ParsedEmail, raw: bytes) -> InboundMessage:
     sender_address, sender_name = parsed.from_address, parsed.from_name
-    forwarded = _forwarded_original(parsed) if policy.forwards_from_agents and _from_agent(sender_address) else None
+    forwarded = (
+        _forwarded_original(parsed)
+        if policy.forwards_from_agents and _looks_forwarded(parsed) and _from_agent(sender_address)
+        else None
+    )
     if forwarded is not None:
         sender_name, sender_address = forwarded
     text = parsed.visible_text if forwarded is None else parsed.text
@@ -106,6 +110,16 @@ _FORWARD_FROM = re.compile(
     r"^[>\s*]*(?:From|Lähettäjä|Från|Von|De)\s*:\s*\**(?P<value>[^\n]+?@[^\n]+?)\**\s*$", re.I | re.M
 )
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|vs|vl|sv|vb|wg|aw|tr)\s*:\s*)+", re.I)
+
+
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:re|vs|sv|aw)\s*:\s*)*(?:fw|fwd|vl|vb|wg|tr)\s*:", re.I)
+
+
+def _looks_forwarded(parsed: ParsedEmail) -> bool:
+    """Return whether PARSED is a forward (by its subject or an attached message): cheap, before any query."""
+    return bool(_FORWARD_SUBJECT.match(parsed.subject)) or any(
+        a.content_type == "message/rfc822" for a in parsed.attachments
+    )
 
 
 def _strip_reply_prefixes(subject: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -73,8 +74,30 @@ def mailbox_default() -> Channel | None:
     return next((m for m in mailboxes if (m.config or {}).get("default")), None) or mailboxes.first()
 
 
-def our_addresses() -> set[str]:
-    """Return every address Tiski receives on; mail from these is a loop, never a customer."""
+_OUR_ADDRESSES_TTL_S = 30.0
+_our_addresses_cache: tuple[float, frozenset[str]] | None = None
+
+
+def our_addresses() -> frozenset[str]:
+    """Return every address Tiski receives on; mail from these is a loop, never a customer.
+
+    Read for every inbound mail, so it is kept for 30 seconds per process: a new mailbox is known as
+    one of ours within that time.
+    """
+    global _our_addresses_cache
+    now = time.monotonic()
+    if _our_addresses_cache is None or now - _our_addresses_cache[0] > _OUR_ADDRESSES_TTL_S:
+        _our_addresses_cache = (now, frozenset(_our_addresses_read()))
+    return _our_addresses_cache[1]
+
+
+def our_addresses_forget() -> None:
+    """Drop the cached addresses (after a mailbox changed in this process, and in tests)."""
+    global _our_addresses_cache
+    _our_addresses_cache = None
+
+
+def _our_addresses_read() -> set[str]:
     addresses: set[str] = set()
     for channel in Channel.objects.filter(kind__in=[ChannelKind.EMAIL, ChannelKind.WEBFORM]):
         if channel.kind == ChannelKind.EMAIL:
