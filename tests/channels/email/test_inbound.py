@@ -245,3 +245,27 @@ def test_agent_reply_leaves_from_the_mailbox_threaded(mailbox, agent, run_tasks)
     assert sent.from_email.endswith("<tuki@pyora.example>")
     assert sent.extra_headers["In-Reply-To"] == "<q@example.com>"
     assert f"[{first.case.reference}]" in sent.subject
+
+
+def test_a_mailbox_has_its_own_acknowledgement_text_per_language(mailbox, run_tasks):
+    mailbox.config = {
+        "acknowledgement_texts": {"en": "Hi $name, we got it ($reference). Answer in $hours h. $unknown stays."},
+        "response_hours": {"normal": 4},
+    }
+    mailbox.save()
+    case = email_receive(raw=mail_bytes(), mailbox=mailbox).receipt.case
+    run_tasks()
+    run_tasks()
+    [ack] = mail.outbox
+    assert ack.body.startswith(f"Hi Anssi Asiakas, we got it ({case.reference}). Answer in 4 h. $unknown stays.")
+
+
+def test_a_language_without_its_own_text_gets_the_built_in_one(mailbox, run_tasks):
+    mailbox.config = {"acknowledgement_texts": {"en": "Own English text $reference"}}
+    mailbox.save()
+    case = email_receive(raw=mail_bytes(), mailbox=mailbox).receipt.case
+    Customer.objects.filter(pk=case.customer_id).update(language="fi")
+    run_tasks()
+    run_tasks()
+    [ack] = mail.outbox
+    assert "Kiitos viestistäsi" in ack.body and "Own English" not in ack.body

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from string import Template
 
 from django.conf import settings
 from django.db import transaction
@@ -53,22 +54,31 @@ def acknowledgement_send(*, message_id: int, case_created: bool) -> str:
     ).count()
     if recent >= policy.acknowledgements_per_hour:
         return "skipped: the sender got enough acknowledgements this hour"
-    return _queue(message=message, hours=policy.response_hours.get(_priority_name(message.case), 24))
+    hours = policy.response_hours.get(_priority_name(message.case), 24)
+    return _queue(message=message, body=_text(case=message.case, hours=hours, custom=policy.acknowledgement_texts))
 
 
 def _priority_name(case: Case) -> str:
     return Case.Priority(case.priority).name.lower()
 
 
-@transaction.atomic
-def _queue(*, message: Message, hours: int) -> str:
-    case = message.case
+def _text(*, case: Case, hours: int, custom: dict[str, str]) -> str:
+    """Return the acknowledgement in the customer's language: the mailbox's own text, else the built-in one."""
     language = case.customer.language or settings.LANGUAGE_CODE
+    own = custom.get(language) or custom.get(language.split("-")[0])
+    if own:
+        values = {"name": case.customer.name, "reference": case.reference, "hours": hours, "subject": case.subject}
+        return Template(own).safe_substitute(values).strip()
     with translation.override(language):
-        body = render_to_string(
+        return render_to_string(
             "channels/email/acknowledgement.txt",
             {"case": case, "reference": case.reference, "hours": hours, "customer": case.customer},
         ).strip()
+
+
+@transaction.atomic
+def _queue(*, message: Message, body: str) -> str:
+    case = message.case
     ack = Message.objects.create(
         case=case,
         channel=message.channel,

@@ -22,6 +22,9 @@ class MailboxPolicy:
     acknowledgements_per_hour: int = 3  # per sender: two auto-responders can never loop
     max_bytes: int = 25 * 1024 * 1024
     response_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RESPONSE_HOURS))
+    # Per language, a text replacing the built-in acknowledgement; $name, $reference, $hours, $subject
+    # are filled in. A language without its own text gets the built-in one in that language.
+    acknowledgement_texts: dict[str, str] = field(default_factory=dict)
 
     @property
     def reopen_within(self) -> timedelta | None:
@@ -54,6 +57,9 @@ def mailbox_policy(channel: Channel) -> MailboxPolicy:
             acknowledgements_per_hour=int(config.get("acknowledgements_per_hour", 3)),
             max_bytes=int(config.get("max_bytes", 25 * 1024 * 1024)),
             response_hours=hours,
+            acknowledgement_texts={
+                str(lang): str(text) for lang, text in (config.get("acknowledgement_texts") or {}).items()
+            },
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"mailbox {channel.name}: a setting in its configuration is malformed ({exc})") from exc
