@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +14,7 @@ from tiski.accounts.models import Team
 from tiski.accounts.services import api_token_issue
 from tiski.cases.models import Case, CaseEvent, Message, Note
 from tiski.cases.services import case_update, message_reply, note_add
+from tiski.channels.email.inbound import email_receive
 from tiski.channels.interface import InboundAttachment, InboundMessage
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.services import message_receive
@@ -41,6 +44,55 @@ SUBJECTS = [
 class Demo:
     main: Case
     administrator: User
+    html_message: Message  # an email with formatted HTML: an inline (cid) image and a remote one
+    split_message: Message  # the customer's follow-up that raises a new topic
+
+
+def _png(width: int, height: int) -> bytes:
+    """Return a small PNG: a mock screenshot of a parcel-tracking page (header bar, text lines, a status pill)."""
+
+    def pixel(x: int, y: int) -> bytes:
+        if y < 22:
+            return b"\x1f\x27\x33"  # header bar
+        if 40 <= y < 70 and 16 <= x < 150:
+            return b"\xfd\xf3\xdc" if not (44 <= y < 66 and 24 <= x < 142) else b"\xf0\xb4\x29"  # status pill
+        if any(top <= y < top + 8 for top in (90, 110, 130)) and 16 <= x < width - 16 - (y % 60):
+            return b"\xcf\xd4\xdc"  # text lines
+        return b"\xff\xff\xff"
+
+    rows = b"".join(b"\x00" + b"".join(pixel(x, y) for x in range(width)) for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+MAIN_TEXT = (
+    "Hei,\n\ntilasin 2.11. talvitakin (tilaus 48213), mutta pakettia ei ole vieläkään kuulunut. "
+    "Seurantakoodi näyttää, että paketti on ollut Vantaan terminaalissa jo viikon.\n\n"
+    "Voitteko selvittää, missä paketti on? Tarvitsen takin ensi viikon matkalle.\n\nTerveisin\nLiisa Laine"
+)
+MAIN_HTML = (
+    '<div style="font-family: Georgia, serif; font-size: 15px; color: #222">'
+    "<p>Hei,</p><p>tilasin 2.11. <b>talvitakin (tilaus 48213)</b>, mutta pakettia ei ole vieläkään kuulunut. "
+    "Seurantakoodi näyttää, että paketti on ollut Vantaan terminaalissa jo viikon:</p>"
+    '<p><img src="cid:seuranta-48213@liisa.example" alt="Kuvakaappaus seurantasivusta" width="320"></p>'
+    "<p>Voitteko selvittää, missä paketti on? Tarvitsen takin ensi viikon matkalle.</p>"
+    '<p>Terveisin<br><b>Liisa Laine</b></p><p><img src="https://newsletter.example/track/open.gif?u=4411" '
+    'alt="" width="1" height="1"><img src="https://cdn.liisa.example/allekirjoitus-logo.png" '
+    'alt="Liisan allekirjoituslogo" width="120" height="32"></p></div>'
+)
+QUOTED = (
+    "\n\n-----Alkuperäinen viesti-----\nLähettäjä: Kauppa.example <tilaukset@kauppa.example>\n"
+    "Aihe: Tilausvahvistus 48213\n\n> Kiitos tilauksestasi! Toimitamme tilauksesi 2–4 arkipäivässä.\n"
+    "> Talvitakki, koko M, musta · 189,00 €"
+)
+BROKEN_MAIL = (
+    b"Subject: =?utf-8?q?Tilaus_48102_--_lasku?=\r\nMessage-ID: <q-48102@posti.example>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nHei, laskussa on virhe.\r\n"
+)
 
 
 def _receive(channel: Channel, *, email: str, name: str, subject: str, body: str, language: str, **extra):  # type: ignore[no-untyped-def]
@@ -135,13 +187,16 @@ def demo_fill(*, agent: User, other_agent: User, team_lead: User, administrator:
         email=address,
         name=customer_name,
         subject="Tilaus 48213: paketti ei ole saapunut",
-        body=(
-            "Hei,\n\ntilasin 2.11. talvitakin (tilaus 48213), mutta pakettia ei ole vieläkään kuulunut. "
-            "Seurantakoodi näyttää, että paketti on ollut Vantaan terminaalissa jo viikon.\n\n"
-            "Voitteko selvittää, missä paketti on? Tarvitsen takin ensi viikon matkalle.\n\nTerveisin\nLiisa Laine"
-        ),
+        body=MAIN_TEXT,
         language="fi",
-        attachments=[InboundAttachment("seuranta-48213.png", "image/png", b"\x89PNG" + b"0" * 48_000)],
+        body_html=MAIN_HTML,
+        full_text=MAIN_TEXT + QUOTED,
+        raw=b"From: Liisa Laine <liisa.laine@example.fi>\r\nSubject: Tilaus 48213\r\n\r\n" + MAIN_TEXT.encode(),
+        attachments=[
+            InboundAttachment(
+                "seuranta-48213.png", "image/png", _png(320, 150), content_id="seuranta-48213@liisa.example"
+            )
+        ],
     )
     main = receipt.case
     customer = main.customer
@@ -188,7 +243,8 @@ def demo_fill(*, agent: User, other_agent: User, team_lead: User, administrator:
         author=Message.Author.CUSTOMER,
         sender_name=customer_name,
         subject="Re: [TSK] Tilaus 48213: paketti ei ole saapunut",
-        body_text="Kiitos! Jos paketti ei löydy, voitteko lähettää uuden takin kokoa M?",
+        body_text="Kiitos! Jos paketti ei löydy, voitteko lähettää uuden takin kokoa M?\n\n"
+        "Toinen asia: sain eilen laskun tilauksesta 48102, vaikka maksoin sen jo kortilla. Voitteko tarkistaa?",
     )
     Message.objects.filter(pk=customer_back.pk).update(created_at=timezone.now() - timedelta(hours=3))
     case_update(case=main, actor=team_lead, priority=Case.Priority.URGENT)
@@ -202,9 +258,18 @@ def demo_fill(*, agent: User, other_agent: User, team_lead: User, administrator:
         "perjantaina, lähetämme uuden takin veloituksetta.\n\nTerveisin\nMaija",
     )
 
+    # Two mails the pipeline could not store, for the quarantine page.
+    email_receive(raw=BROKEN_MAIL, mailbox=email, source="imap")
+    email_receive(raw=b"\x00\x01 not a mail at all" * 40, mailbox=email, source="smtp")
+
     api_token_issue(user=agent, name="Tilausjärjestelmä")
     old = api_token_issue(user=administrator, name="CRM sync (old)")
     old.token.revoked_at = timezone.now() - timedelta(days=3)
     old.token.save(update_fields=["revoked_at"])
     api_token_issue(user=administrator, name="Raportointi")
-    return Demo(main=Case.objects.get(pk=main.pk), administrator=administrator)
+    return Demo(
+        main=Case.objects.get(pk=main.pk),
+        administrator=administrator,
+        html_message=receipt.message,
+        split_message=customer_back,
+    )

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page
 
 from conftest import PASSWORD
-from e2e.demo_data import demo_fill
+from e2e.demo_data import Demo, demo_fill
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,6 +63,7 @@ def test_screenshots_of_every_page(
         "case": f"/console/cases/{demo.main.reference}/",
         "tokens": "/console/tokens/",
         "sent-mail": "/console/sent-mail/",
+        "quarantine": "/console/quarantine/",
     }
     for language, locale in LANGUAGES.items():
         for width, height in SIZES:
@@ -78,10 +79,38 @@ def test_screenshots_of_every_page(
                 page.wait_for_load_state("networkidle") if name != "case" else page.wait_for_timeout(300)
                 _assert_fits(page, f"{name} {language} {width}")
                 page.screenshot(path=ARTIFACTS / f"{name}-{language}-{width}.png")
+            _shoot_message_views(page, base, demo, f"{language}-{width}")
             page.goto(f"{base}/console/")
             page.keyboard.press("j")
             page.keyboard.press("j")
             page.keyboard.press("?")
             page.screenshot(path=ARTIFACTS / f"shortcuts-{language}-{width}.png")
             context.close()
-    assert len(list(ARTIFACTS.glob("*.png"))) >= 24
+    assert len(list(ARTIFACTS.glob("*.png"))) >= 36
+
+
+def _shoot_message_views(page: Page, base: str, demo: Demo, suffix: str) -> None:
+    """Shoot the formatted email (inline cid image shown, remote images blocked) and the split form."""
+    page.goto(f"{base}/console/cases/{demo.main.reference}/")
+    message = page.locator(f"#message-{demo.html_message.pk}")
+    message.locator("[data-show=html]").click()
+    frame = page.frame_locator(f"#message-{demo.html_message.pk} iframe")
+    inline = frame.locator('img[alt="Kuvakaappaus seurantasivusta"]')
+    inline.wait_for()
+    page.wait_for_timeout(300)
+    assert inline.evaluate("img => img.complete && img.naturalWidth") == 320, "the cid image did not load"
+    remote = frame.locator('img[alt="Liisan allekirjoituslogo"]')
+    assert remote.evaluate("img => img.naturalWidth") == 0, "a remote image loaded without asking"
+    page.locator("#timeline").evaluate("t => t.scrollTop = 0")
+    message.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / f"case-html-{suffix}.png")
+
+    split = page.locator(f"#message-{demo.split_message.pk}")
+    split.locator(f"a[href$='/messages/{demo.split_message.pk}/split/']").click()
+    form = split.locator("form.split")
+    form.wait_for()
+    assert form.locator("input[name=subject]").input_value() == "Tilaus 48213: paketti ei ole saapunut"
+    form.locator("input[name=subject]").fill("Lasku 48102 maksettu jo kortilla")
+    form.locator("select[name=type]").select_option("problem")
+    form.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / f"case-split-{suffix}.png")

@@ -20,6 +20,8 @@ VIEW_CUSTOMERS: Final = "customers.view_customer"
 CHANGE_CUSTOMERS: Final = "customers.change_customer"
 MANAGE_TOKENS: Final = "accounts.manage_tokens"  # create and revoke API tokens for any user
 VIEW_SENT_MAIL: Final = "accounts.view_sent_mail"  # the local mailbox of `tiski demo`
+VIEW_QUARANTINE: Final = "tiski_channels.view_quarantinedmail"  # mail that could not be stored, kept raw
+CHANGE_QUARANTINE: Final = "tiski_channels.change_quarantinedmail"  # re-process or dismiss it
 
 _AGENT_PERMS = [WORK_CASES, VIEW_CUSTOMERS, CHANGE_CUSTOMERS, "customers.add_customer"]
 _LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY]

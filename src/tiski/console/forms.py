@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from tiski.cases.models import Case
+from tiski.cases.models import Case, Message
 from tiski.cases.selectors import CaseFilters
 from tiski.cases.services import FileIn
 from tiski.console.selectors import ConsoleNotFoundError, agent_get, team_get
@@ -114,3 +116,20 @@ class CaseUpdateForm(forms.Form):
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100, strip=True)
     user = forms.IntegerField(label=_("For user"), required=False)
+
+
+class SplitForm(forms.Form):
+    """ "New case from this message": the new case's subject and type."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=300, strip=True)
+    type = forms.ChoiceField(label=_("Type"), choices=Case.Type.choices)
+
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|vs|vl|sv|vb|wg|aw|tr)\s*:\s*)+", re.IGNORECASE)
+
+
+def split_initial(message: Message) -> dict[str, str]:
+    """Return the split form's starting values: MESSAGE's subject without "Re:" and old references, the case's type."""
+    subject = re.sub(rf"\[\s*{re.escape(settings.TISKI_CASE_PREFIX)}(?:-\d+)?\s*\]", "", message.subject or "")
+    subject = _REPLY_PREFIX.sub("", subject).strip()
+    return {"subject": subject or message.case.subject, "type": message.case.type}

@@ -15,14 +15,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.db.models.functions import Length
 
 from tiski.accounts.models import ApiToken, Team
-from tiski.accounts.roles import MANAGE_TOKENS, VIEW_SENT_MAIL
+from tiski.accounts.roles import CHANGE_QUARANTINE, MANAGE_TOKENS, VIEW_QUARANTINE, VIEW_SENT_MAIL, WORK_CASES
 from tiski.accounts.selectors import agent_list
-from tiski.cases.models import Case, Message
-from tiski.channels.models import Channel
+from tiski.cases.models import Attachment, Case, CaseEvent, Message
+from tiski.channels.models import Channel, QuarantinedMail
 
 COUNT_CAP = 1000
+QUARANTINE_PAGE = 200
 LOCAL_MAIL_BACKEND = "tiski.core.mail.LocalMailboxBackend"
 _EML_NAME = re.compile(r"^[0-9A-Za-z_-]{1,80}\.eml$")
 
@@ -230,3 +232,68 @@ def sent_mail_get(*, user: User, name: str) -> SentMail:
         date=date,
         text=str(text),
     )
+
+
+def message_get_for(*, user: User, message_id: int) -> Message:
+    """Return message MESSAGE_ID with its case, channel and attachments for an agent; raise ConsoleNotFoundError."""
+    if not user.has_perm(WORK_CASES):
+        raise ConsolePermissionError("You do not have permission to see cases.")
+    message = (
+        Message.objects.select_related("case", "channel").prefetch_related("attachments").filter(pk=message_id).first()
+    )
+    if message is None:
+        raise ConsoleNotFoundError(f"No message {message_id}.")
+    return message
+
+
+def messages_with_source(*, case: Case) -> set[int]:
+    """Return the ids of CASE's messages whose original source (raw) is kept, without reading the bytes."""
+    rows = Message.objects.filter(case=case).annotate(raw_size=Length("raw")).filter(raw_size__gt=0)
+    return set(rows.values_list("pk", flat=True))
+
+
+def message_splits(*, case: Case) -> dict[int, str]:
+    """Return {message id: reference of the case it was moved to} for CASE's split messages."""
+    events = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.SPLIT).values_list("data", flat=True)
+    return {int(data["message_id"]): str(data["new"]) for data in events if data.get("message_id") and data.get("new")}
+
+
+def inline_image_get(*, attachment_id: int, filename: str) -> Attachment:
+    """Return an image attachment a formatted email shows inline; raise ConsoleNotFoundError."""
+    attachment = Attachment.objects.filter(pk=attachment_id, filename=filename).first()
+    if attachment is None or not attachment.content_type.lower().startswith("image/"):
+        raise ConsoleNotFoundError("No such image.")
+    return attachment
+
+
+def _require_quarantine(user: User, *, change: bool = False) -> None:
+    if not user.has_perm(CHANGE_QUARANTINE if change else VIEW_QUARANTINE):
+        raise ConsolePermissionError("Only an administrator can see and re-process quarantined mail.")
+
+
+def quarantine_list(*, user: User) -> QuerySet[QuarantinedMail]:
+    """Return the unresolved quarantined mail, newest first, with its size; the raw bytes are not read."""
+    _require_quarantine(user)
+    return (
+        QuarantinedMail.objects.filter(resolved_at__isnull=True)
+        .select_related("channel")
+        .annotate(size=Length("raw"))
+        .defer("raw")
+        .order_by("-created_at", "-id")[:QUARANTINE_PAGE]
+    )
+
+
+def quarantine_unresolved_count(*, user: User) -> int | None:
+    """Return how many quarantined mails wait for an administrator, or None when USER may not see them."""
+    if not user.has_perm(VIEW_QUARANTINE):
+        return None
+    return QuarantinedMail.objects.filter(resolved_at__isnull=True).count()
+
+
+def quarantine_get(*, user: User, item_id: int, change: bool = False) -> QuarantinedMail:
+    """Return quarantined mail ITEM_ID (raw included); CHANGE asks for the permission to act on it."""
+    _require_quarantine(user, change=change)
+    item = QuarantinedMail.objects.select_related("channel").filter(pk=item_id).first()
+    if item is None:
+        raise ConsoleNotFoundError(f"No quarantined mail {item_id}.")
+    return item

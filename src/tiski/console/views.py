@@ -14,15 +14,19 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from tiski.accounts.roles import ASSIGN_ANY, MANAGE_TOKENS, WORK_CASES
 from tiski.accounts.services import api_token_issue, api_token_revoke
 from tiski.cases.exceptions import CaseClosedError, CaseError, CaseNotFoundError, CasePermissionError
-from tiski.cases.models import Case
+from tiski.cases.models import Attachment, Case, Message
 from tiski.cases.selectors import (
     attachment_get_for_agent,
     case_get_for_agent,
@@ -30,8 +34,11 @@ from tiski.cases.selectors import (
     case_timeline,
     customer_other_cases,
 )
-from tiski.cases.services import case_update, message_reply, note_add
+from tiski.cases.services import case_split, case_update, message_reply, note_add
+from tiski.channels.email.inbound import Outcome, QuarantineResolvedError, quarantine_dismiss, quarantine_reprocess
+from tiski.channels.models import ChannelKind, QuarantinedMail
 from tiski.console import forms
+from tiski.console.email_html import CSP_BLOCKED, CSP_REMOTE, cid_rewrite, inline_token, inline_token_valid
 from tiski.console.selectors import (
     ConsoleNotFoundError,
     ConsolePermissionError,
@@ -39,7 +46,14 @@ from tiski.console.selectors import (
     api_tokens_for,
     case_page,
     filter_choices,
+    inline_image_get,
     local_mailbox_enabled,
+    message_get_for,
+    message_splits,
+    messages_with_source,
+    quarantine_get,
+    quarantine_list,
+    quarantine_unresolved_count,
     sent_mail_get,
     sent_mail_list,
     timeline_pending,
@@ -134,6 +148,9 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "timeline": case_timeline(case=case),
+        "with_source": messages_with_source(case=case),
+        "splits": message_splits(case=case),
+        "related": list(case.related.order_by("-created_at")),
         "pending": timeline_pending(case=case),
         "can_assign": user.has_perm(ASSIGN_ANY),
         "choices": filter_choices(),
@@ -237,20 +254,139 @@ def case_update_view(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_GET
+def attachment_download(request: HttpRequest, pk: int, filename: str) -> HttpResponseBase:
+    """Serve an attachment to an agent; an inline image of a formatted email may carry a signed token instead.
+
+    The formatted email is shown in a sandboxed frame with an opaque origin, whose image requests carry no
+    session cookie, so the frame's cid: images are links signed for that one attachment.
+    """
+    token = request.GET.get("inline")
+    if token is not None:
+        return _inline_image(pk, filename, token)
+    return _attachment_for_agent(request, pk, filename)
+
+
+def _inline_image(pk: int, filename: str, token: str) -> FileResponse:
+    if not inline_token_valid(token, pk):
+        raise PermissionDenied(_("This image link has expired. Reload the case."))
+    try:
+        attachment = inline_image_get(attachment_id=pk, filename=filename)
+    except ConsoleNotFoundError:
+        raise Http404(_("No such attachment.")) from None
+    return _file_response(attachment, as_attachment=False)
+
+
 @agent_required
-def attachment_download(request: HttpRequest, pk: int, filename: str) -> FileResponse:
+def _attachment_for_agent(request: HttpRequest, pk: int, filename: str) -> FileResponse:
     try:
         attachment = attachment_get_for_agent(user=_user(request), attachment_id=pk)
     except CaseNotFoundError:
         raise Http404(_("No such attachment.")) from None
     if attachment.filename != filename:
         raise Http404(_("No such attachment."))
+    return _file_response(attachment, as_attachment=True)
+
+
+def _file_response(attachment: Attachment, *, as_attachment: bool) -> FileResponse:
     response = FileResponse(
         attachment.file.open("rb"),
-        as_attachment=True,
+        as_attachment=as_attachment,
         filename=attachment.filename,
         content_type=attachment.content_type or "application/octet-stream",
     )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _message_or_404(request: HttpRequest, pk: int) -> Message:
+    try:
+        return message_get_for(user=_user(request), message_id=pk)
+    except ConsoleNotFoundError:
+        raise Http404(_("No such message.")) from None
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def message_split(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "New case from this message": GET the inline form, POST it to open the new case and go there."""
+    message = _message_or_404(request, pk)
+    old = message.case
+    if message.direction != Message.Direction.IN:
+        error = _("Only a message from the customer can start a new case.")
+        return _case_failed(request, old, error, 400, f"split-{pk}")
+    form = forms.SplitForm(request.POST if request.method == "POST" else None, initial=forms.split_initial(message))
+    context = {"message": message, "case": old, "form": form, "types": Case.Type.choices}
+    if request.method == "GET":
+        return render(request, "console/_split_form.html" if _is_htmx(request) else "console/split.html", context)
+    if not form.is_valid():
+        return _split_failed(request, context, _form_error(form))
+    try:
+        new = case_split(
+            message=message, actor=_user(request), subject=form.cleaned_data["subject"], type=form.cleaned_data["type"]
+        )
+    except CaseError as exc:
+        return _split_failed(request, context, str(exc), status=_status_for(exc))
+    messages.success(
+        request, _("%(new)s opened from a message of %(old)s.") % {"new": new.reference, "old": old.reference}
+    )
+    url = reverse("console:case", args=[new.reference])
+    return HttpResponseClientRedirect(url) if _is_htmx(request) else redirect(url)
+
+
+def _split_failed(request: HttpRequest, context: dict[str, Any], error: str, status: int = 400) -> HttpResponse:
+    if _is_htmx(request):
+        return render(request, "console/_split_form.html", context | {"error": error}, status=status)
+    messages.error(request, error)
+    return redirect("console:case", reference=context["case"].reference)
+
+
+@require_GET
+@never_cache
+@xframe_options_sameorigin
+@agent_required
+def message_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return a message's HTML as its own document, for a sandboxed frame: no scripts, remote images on request."""
+    message = _message_or_404(request, pk)
+    if not message.body_html:
+        raise Http404(_("This message has no formatted version."))
+
+    def url_for(attachment: Attachment) -> str:
+        url = reverse("console:attachment", args=[attachment.pk, attachment.filename])
+        return f"{url}?inline={inline_token(attachment.pk)}"
+
+    body = cid_rewrite(message.body_html, message.attachments.all(), url_for)
+    # The HTML was sanitised with nh3 when it was stored; the frame's policy also forbids scripts.
+    response = render(request, "console/message_html.html", {"body": mark_safe(body)})  # noqa: S308
+    response["Content-Security-Policy"] = CSP_REMOTE if request.GET.get("remote") == "1" else CSP_BLOCKED
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _source_kind(message: Message, raw: bytes) -> tuple[str, str]:
+    """Return the file extension and content type of MESSAGE's original source RAW."""
+    if message.channel.kind == ChannelKind.EMAIL:
+        return "eml", "message/rfc822"
+    if raw.lstrip()[:1] in (b"{", b"["):
+        return "json", "application/json"
+    return "txt", "text/plain; charset=utf-8"
+
+
+@require_GET
+@agent_required
+def message_original(request: HttpRequest, pk: int) -> HttpResponse:
+    """Download a message's original source as it arrived: the .eml of a mail, the payload of other channels."""
+    message = _message_or_404(request, pk)
+    raw = bytes(message.raw or b"")
+    if not raw:
+        raise Http404(_("The original of this message is not kept."))
+    extension, content_type = _source_kind(message, raw)
+    return _download(raw, f"message-{message.pk}.{extension}", content_type)
+
+
+def _download(raw: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(raw, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -310,3 +446,72 @@ def sent_mail(request: HttpRequest) -> HttpResponse:
         raise Http404(_("No such mail.")) from None
     context = {"files": files, "selected": selected, "enabled": local_mailbox_enabled()}
     return render(request, "console/sent_mail.html", context)
+
+
+def _quarantined(request: HttpRequest, pk: int, *, change: bool) -> QuarantinedMail:
+    try:
+        return quarantine_get(user=_user(request), item_id=pk, change=change)
+    except ConsolePermissionError as exc:
+        raise PermissionDenied(str(exc)) from None
+    except ConsoleNotFoundError:
+        raise Http404(_("No such quarantined mail.")) from None
+
+
+def _quarantine_row(request: HttpRequest, item: QuarantinedMail, outcome: dict[str, Any]) -> HttpResponse:
+    """Answer an action on one quarantined mail: its row with the outcome (htmx), else the list with a message."""
+    if _is_htmx(request):
+        count = quarantine_unresolved_count(user=_user(request))
+        context = {"item": item, "size": len(item.raw), "outcome": outcome, "quarantine_count": count, "oob": True}
+        return render(request, "console/_quarantine_row.html", context)
+    level = messages.error if outcome["kind"] == "failed" else messages.success
+    level(request, outcome["text"])
+    return redirect("console:quarantine")
+
+
+@require_GET
+@agent_required
+def quarantine(request: HttpRequest) -> HttpResponse:
+    try:
+        items = list(quarantine_list(user=_user(request)))
+    except ConsolePermissionError as exc:
+        raise PermissionDenied(str(exc)) from None
+    return render(request, "console/quarantine.html", {"items": items})
+
+
+@require_GET
+@agent_required
+def quarantine_raw(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _quarantined(request, pk, change=False)
+    return _download(bytes(item.raw), f"quarantined-{item.pk}.eml", "message/rfc822")
+
+
+@require_POST
+@agent_required
+def quarantine_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _quarantined(request, pk, change=True)
+    if item.resolved_at is not None:
+        return _quarantine_row(request, item, {"kind": "done", "text": _("This mail was already handled.")})
+    result = quarantine_reprocess(item=item)
+    if result.outcome is Outcome.QUARANTINED:
+        text = _("Still failing: %(reason)s") % {"reason": item.reason}
+        return _quarantine_row(request, item, {"kind": "failed", "text": text})
+    if result.receipt is not None:
+        case = result.receipt.case
+        text = _("Stored as %(reference)s.") % {"reference": case.reference}
+        return _quarantine_row(request, item, {"kind": "stored", "text": text, "case": case})
+    return _quarantine_row(request, item, {"kind": "stored", "text": _("Recorded as a delivery failure report.")})
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def quarantine_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks to confirm; POST marks the mail resolved without storing it."""
+    item = _quarantined(request, pk, change=True)
+    if request.method == "GET":
+        template = "console/_quarantine_confirm.html" if _is_htmx(request) else "console/quarantine_confirm.html"
+        return render(request, template, {"item": item})
+    try:
+        item = quarantine_dismiss(item=item)
+    except QuarantineResolvedError:
+        return _quarantine_row(request, item, {"kind": "done", "text": _("This mail was already handled.")})
+    return _quarantine_row(request, item, {"kind": "dismissed", "text": _("Dismissed; the mail was not stored.")})

@@ -198,3 +198,21 @@ def quarantine_reprocess(*, item: QuarantinedMail) -> EmailReceipt:
         item.reason = result.quarantined.reason
         item.save(update_fields=["reason"])
     return result
+
+
+class QuarantineResolvedError(Exception):
+    """The quarantined mail was already stored or dismissed."""
+
+
+@transaction.atomic
+def quarantine_dismiss(*, item: QuarantinedMail) -> QuarantinedMail:
+    """Mark ITEM resolved without storing it (spam, a test, a duplicate); its raw source is kept.
+
+    Raise QuarantineResolvedError when it was already resolved.
+    """
+    item = QuarantinedMail.objects.select_for_update().get(pk=item.pk)
+    if item.resolved_at is not None:
+        raise QuarantineResolvedError("This mail was already handled.")
+    item.resolved_at = timezone.now()
+    item.save(update_fields=["resolved_at"])
+    return item

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -14,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from tiski.cases.models import Case, CaseEvent
 from tiski.channels.models import ChannelKind
-from tiski.console.selectors import local_mailbox_enabled
+from tiski.console import email_html
+from tiski.console.selectors import local_mailbox_enabled, quarantine_unresolved_count
 
 register = template.Library()
 
@@ -35,6 +37,9 @@ _PATHS = {
     ' 6.2-5.9S11.5 1.8 8 1.8z"/><path d="M4.8 9.2 7 7l1.6 1.4L11 6.2"/>',
     "instagram": '<rect x="2" y="2" width="12" height="12" rx="3.5"/><circle cx="8" cy="8" r="2.7"/>',
     "note": '<path d="M3 2h7l3 3v9H3z"/><path d="M10 2v3h3"/>',
+    "image": '<rect x="2" y="2.5" width="12" height="11" rx="1.5"/><circle cx="6" cy="6.5" r="1.2"/>'
+    '<path d="m2.5 12 3.5-3.5 2.5 2.5 2-2 3 3"/>',
+    "split": '<path d="M3 2.5v4.5a2 2 0 0 0 2 2h8"/><path d="M10.5 6.5 13 9l-2.5 2.5"/><path d="M3 13.5v-3"/>',
     "attachment": '<path d="M13 7.5 8 12.5a3 3 0 0 1-4.2-4.2L9 3a2 2 0 0 1 2.8 2.8L6.7 11a1 1 0 0 1-1.4-1.4L10 5"/>',
 }
 
@@ -135,12 +140,20 @@ def _label(choices: Any, value: Any) -> str:
         return str(value)
 
 
+def _case_link(reference: str) -> SafeString:
+    return format_html('<a href="{}">{}</a>', reverse("console:case", args=[reference]), reference)
+
+
 @register.simple_tag
 def event_text(event: CaseEvent) -> str:
-    """Return one sentence that tells what EVENT changed, in the active language."""
+    """Return one sentence that tells what EVENT changed, in the active language (split events link the case)."""
     data = event.data or {}
     actor = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("Tiski")
     kind = event.kind
+    if kind == CaseEvent.Kind.SPLIT and data.get("new"):
+        return format_html(_("Moved to a new case {case} by {actor}"), case=_case_link(str(data["new"])), actor=actor)
+    if kind == CaseEvent.Kind.CREATED and data.get("split_from"):
+        return format_html(_("Split from {case} by {actor}"), case=_case_link(str(data["split_from"])), actor=actor)
     if kind == CaseEvent.Kind.STATUS_CHANGED:
         return _("%(actor)s changed the status from %(old)s to %(new)s") % {
             "actor": actor,
@@ -197,3 +210,26 @@ def query_with(context: template.Context, **changes: Any) -> str:
 def initials(name: str) -> str:
     parts = [p for p in str(name).replace(".", " ").split() if p]
     return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+@register.simple_tag
+def quarantine_in_nav(user: Any) -> int | None:
+    """Return the number of quarantined mails waiting, or None when USER may not see the quarantine."""
+    return quarantine_unresolved_count(user=user)
+
+
+@register.filter
+def has_remote_images(body_html: str) -> bool:
+    return email_html.has_remote_images(body_html or "")
+
+
+@register.filter
+def lookup(mapping: dict[Any, Any], key: Any) -> Any:
+    """Return MAPPING[KEY], or None."""
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def iframe_sandbox() -> str:
+    """Return the sandbox flags of a formatted email's frame: no scripts, no same-origin access."""
+    return email_html.IFRAME_SANDBOX

@@ -46,6 +46,24 @@
     return field;
   }
 
+  // A message shows its visible text by default; "Show quoted text" and "Show formatted" switch to the
+  // full text or the sandboxed HTML frame (loaded on first view), and pressing again switches back.
+  function toggleView(button) {
+    var article = button.closest("article");
+    var views = article && article.querySelector("[data-views]");
+    if (!views) return;
+    var on = button.getAttribute("aria-pressed") !== "true";
+    var name = on ? button.getAttribute("data-show") : views.getAttribute("data-default");
+    article.querySelectorAll("[data-show]").forEach(function (other) {
+      other.setAttribute("aria-pressed", other === button && on ? "true" : "false");
+    });
+    views.querySelectorAll("[data-view]").forEach(function (view) {
+      view.hidden = view.getAttribute("data-view") !== name;
+    });
+    var frame = name === "html" && views.querySelector("iframe[data-src]");
+    if (frame && !frame.getAttribute("src")) frame.setAttribute("src", frame.getAttribute("data-src"));
+  }
+
   function showShortcuts() {
     var dialog = document.getElementById("shortcuts");
     if (dialog && !dialog.open) dialog.showModal();
@@ -64,6 +82,10 @@
       }
       return;
     }
+    var show = event.target.closest("[data-show]");
+    if (show) { toggleView(show); return; }
+    var remote = event.target.closest("[data-remote-images]");
+    if (remote) { remote.setAttribute("aria-disabled", "true"); remote.textContent = remote.getAttribute("data-loaded") || remote.textContent; }
     var row = event.target.closest("[data-row]");
     if (row && !event.target.closest("a, button, input, select")) {
       var link = row.querySelector("[data-open]");
