@@ -1,0 +1,170 @@
+"""`tiski demo` end to end: a real process tree on a free port, used the way a newcomer uses it.
+
+Slow (marked): starts `tiski demo` in a subprocess, which migrates, loads the demo data and serves it.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.core.processes import free_port, process_alive, tiski_command, tiski_env, wait_for
+
+pytestmark = pytest.mark.slow
+
+STARTUP_TIMEOUT_S = 60
+
+
+@dataclass
+class DemoProcess:
+    proc: subprocess.Popen[str]
+    url: str
+    data_dir: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def banner_value(self, label: str) -> str:
+        match = re.search(rf"{re.escape(label)}\s+(\S+)", self.output)
+        assert match, f"{label!r} not printed:\n{self.output}"
+        return match.group(1)
+
+
+def _read(proc: subprocess.Popen[str], lines: list[str]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
+    data_dir = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    proc = subprocess.Popen(
+        tiski_command("demo", "--port", str(port), "--data-dir", str(data_dir)),
+        env=tiski_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    demo = DemoProcess(proc=proc, url=f"http://127.0.0.1:{port}", data_dir=data_dir)
+    threading.Thread(target=_read, args=(proc, demo.lines), daemon=True).start()
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"tiski demo exited with {proc.returncode}:\n{demo.output}")
+        if f"Tiski is running: {demo.url}/" not in demo.output:
+            return False
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_for(ready, timeout=STARTUP_TIMEOUT_S, what="tiski demo to print its URL and answer")
+    yield demo
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def logged_in(demo: DemoProcess, username: str, password: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{demo.url}/login/", timeout=10)
+    assert page.status_code == 200
+    response = session.post(
+        f"{demo.url}/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{demo.url}/login/"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text[:500]
+    assert response.url.startswith(f"{demo.url}/console/"), response.url
+    return session
+
+
+def test_demo_prints_logins_links_and_a_token(demo: DemoProcess) -> None:
+    out = demo.output
+    for username in ("admin", "minna", "maija", "matti"):
+        assert re.search(rf"^\s+{username}\s+tiski-demo\b", out, re.M), out
+    assert f"{demo.url}/contact/" in out
+    assert f"{demo.url}/console/sent-mail/" in out
+    assert demo.banner_value("API token (admin):").startswith("tsk_")
+    assert "Loaded the demo company" in out
+
+
+def test_login_page_loads_its_stylesheet_without_debug(demo: DemoProcess) -> None:
+    page = requests.get(f"{demo.url}/login/", timeout=10)
+    assert page.status_code == 200
+    stylesheets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page.text)
+    assert stylesheets, page.text[:1000]
+    for href in stylesheets:
+        css = requests.get(f"{demo.url}{href}" if href.startswith("/") else href, timeout=10)
+        assert css.status_code == 200, href
+        assert "text/css" in css.headers["Content-Type"]
+
+
+def test_demo_user_logs_in_and_sees_the_inbox(demo: DemoProcess) -> None:
+    session = logged_in(demo, "maija", "tiski-demo")
+    inbox = session.get(f"{demo.url}/console/", timeout=10)
+    assert inbox.status_code == 200
+    assert len(set(re.findall(r"TSK-\d{4}", inbox.text))) >= 10
+
+
+def test_printed_api_token_works(demo: DemoProcess) -> None:
+    token = demo.banner_value("API token (admin):")
+    response = requests.get(f"{demo.url}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200, response.text[:500]
+    assert response.json()
+    refused = requests.get(f"{demo.url}/api/v1/cases", headers={"Authorization": "Bearer tsk_wrong"}, timeout=10)
+    assert refused.status_code == 401
+
+
+def test_create_token_prints_a_token_that_works(demo: DemoProcess) -> None:
+    result = subprocess.run(
+        tiski_command("--data-dir", str(demo.data_dir), "create-token", "minna"),
+        env=tiski_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    token = result.stdout.strip()
+    assert token.startswith("tsk_")
+    response = requests.get(f"{demo.url}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200
+
+
+def test_second_demo_on_a_taken_port_says_so(demo: DemoProcess) -> None:
+    port = demo.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        tiski_command("demo", "--port", port, "--data-dir", str(demo.data_dir)),
+        env=tiski_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
+
+
+def test_sigterm_stops_the_server_and_its_worker(demo: DemoProcess) -> None:
+    worker_pid = int(re.search(r"Background worker:\s+running \(pid (\d+)\)", demo.output).group(1))  # type: ignore[union-attr]
+    assert process_alive(worker_pid)
+    started = time.monotonic()
+    demo.proc.send_signal(signal.SIGTERM)
+    assert demo.proc.wait(timeout=20) == 0
+    wait_for(lambda: not process_alive(worker_pid), timeout=10, what="the worker to stop")
+    assert time.monotonic() - started < 15
+    assert "Tiski demo stopped." in demo.output
