@@ -28,8 +28,16 @@ def _media_root(settings, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def run_tasks() -> Callable[[], None]:
-    """Run every due background task with the real database worker, then return."""
+def run_tasks(monkeypatch) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """Run every due background task with the real database worker, then return.
+
+    The worker closes connections that are not in autocommit between tasks, as a long-running process
+    should; inside the test's transaction that would be the test's own connection (PostgreSQL), so the
+    check is left out here. The worker as a process of its own is tested in tests/core.
+    """
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
     def run() -> None:
         call_command("db_worker", batch=True, startup_delay=False, interval=0, verbosity=0)

@@ -35,6 +35,7 @@ def test_global_data_dir_option_is_taken_out_anywhere(args: list[str], value: st
     assert _pop_option(args, "--data-dir") == (value, rest)
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection between tasks
 def test_worker_command_requeues_a_stalled_delivery_and_sends_it(
     receive, agent, settings, tmp_path, mailoutbox
 ) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
@@ -72,23 +73,28 @@ def case_list(*, user: User, filters: CaseFilters | None = None) -> QuerySet[Cas
     return cases.order_by("-updated_at", "-id")
 
 
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
+
+
 def _search_q(text: str) -> Q:
-    """Match a reference exactly, else the subject or customer name, or an exact email address/phone number."""
+    """Match what TEXT is: a reference exactly; an email address or phone number exactly (the customer's
+    identities, by index); anything else in the subject or the customer's name."""
     from tiski.customers.exceptions import IdentityInvalidError
     from tiski.customers.models import Identity
-    from tiski.customers.normalize import normalize_phone
+    from tiski.customers.normalize import PHONE_KINDS, normalize_phone
 
-    handles = {text.lower()}
-    if any(ch.isdigit() for ch in text):
-        with contextlib.suppress(IdentityInvalidError):
-            handles.add(normalize_phone(text))
-    # A subquery, not a join: a customer with several identities must not repeat their cases.
-    owners = Identity.objects.filter(value__in=handles).values("customer_id")
-    query = Q(subject__icontains=text) | Q(customer__name__icontains=text) | Q(customer_id__in=owners)
     pk = case_pk_from_reference(text)
-    if pk is not None and (text.strip().upper().startswith(settings.TISKI_CASE_PREFIX) or text.strip().isdigit()):
-        query |= Q(pk=pk)
-    return query
+    if pk is not None and (text.upper().startswith(settings.TISKI_CASE_PREFIX) or text.isdigit()):
+        return Q(pk=pk)
+    if "@" in text and " " not in text:
+        owners = Identity.objects.filter(kind=Identity.Kind.EMAIL, value=text.lower()).values("customer_id")
+        return Q(customer_id__in=owners)
+    if _PHONE_LIKE.match(text):
+        with contextlib.suppress(IdentityInvalidError):
+            number = normalize_phone(text)
+            owners = Identity.objects.filter(kind__in=PHONE_KINDS, value=number).values("customer_id")
+            return Q(customer_id__in=owners)
+    return Q(subject__icontains=text) | Q(customer__name__icontains=text)
 
 
 def case_get_for_agent(*, user: User, reference: str | int) -> Case:

@@ -275,7 +275,7 @@ def message_reply(
     from tiski.channels.outbox import outbox_enqueue
 
     _require_agent(actor)
-    case = Case.objects.select_for_update().select_related("channel", "customer").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("channel", "customer").get(pk=case.pk)
     if case.status == Case.Status.CLOSED:
         raise CaseClosedError(f"{case.reference} is closed; a new contact opens a new case.")
     body = body.strip()
@@ -401,7 +401,7 @@ def message_delivery_report(*, message: Message, status: str, actor: User | None
     """
     if status not in REPORTABLE_DELIVERY:
         raise ValueError(f"a delivery report is delivered or failed, not {status!r}")
-    message = Message.objects.select_for_update().select_related("case").get(pk=message.pk)
+    message = Message.objects.select_for_update(of=("self",)).select_related("case").get(pk=message.pk)
     if message.direction == Message.Direction.IN:
         raise MessageImmutableError(f"Message {message.pk} is inbound; inbound messages cannot be changed.")
     if message.delivery_status not in (Message.Delivery.SENT, *REPORTABLE_DELIVERY):

@@ -354,6 +354,7 @@ def test_settings_default_to_imaps_on_993_and_the_archive_folder():
 # --- the command ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the command closes its connection between polls
 def test_the_command_polls_once_and_prints_a_summary_per_mailbox(dovecot, mailbox, capsys):
     dovecot.append(mail())
     call_command("imap_poll", "--once", "--mailbox", "TUKI@pyora.example")
@@ -363,6 +364,7 @@ def test_the_command_polls_once_and_prints_a_summary_per_mailbox(dovecot, mailbo
         call_command("imap_poll", "--once", "--mailbox", "nobody@example.com")
 
 
+@pytest.mark.django_db(transaction=True)  # the command closes its connection between polls
 def test_the_command_reports_a_failing_mailbox_by_name_and_still_polls_the_others(dovecot, mailbox, capsys):
     Channel.objects.create(
         kind=ChannelKind.EMAIL,

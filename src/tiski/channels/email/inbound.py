@@ -159,7 +159,7 @@ def _quarantine(mailbox: Channel, raw: bytes, reason: str, source: str) -> Email
 def _bounce_record(*, mailbox: Channel, parsed: ParsedEmail, raw: bytes, source: str) -> EmailReceipt:
     """Mark the outbound message that bounced; a report about a mail we never sent is quarantined."""
     bounced = (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(of=("self",))
         .filter(direction=Message.Direction.OUT, external_id=parsed.bounced_message_id)
         .select_related("case")
         .first()
