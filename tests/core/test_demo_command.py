@@ -30,6 +30,7 @@ class DemoProcess:
     proc: subprocess.Popen[str]
     url: str
     data_dir: Path
+    smtp_port: int
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -51,16 +52,16 @@ def _read(proc: subprocess.Popen[str], lines: list[str]) -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     data_dir = tmp_path_factory.mktemp("demo")
-    port = free_port()
+    port, smtp_port = free_port(), free_port()
     proc = subprocess.Popen(
-        tiski_command("demo", "--port", str(port), "--data-dir", str(data_dir)),
+        tiski_command("demo", "--port", str(port), "--smtp-port", str(smtp_port), "--data-dir", str(data_dir)),
         env=tiski_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         text=True,
     )
-    demo = DemoProcess(proc=proc, url=f"http://127.0.0.1:{port}", data_dir=data_dir)
+    demo = DemoProcess(proc=proc, url=f"http://127.0.0.1:{port}", data_dir=data_dir, smtp_port=smtp_port)
     threading.Thread(target=_read, args=(proc, demo.lines), daemon=True).start()
 
     def ready() -> bool:
@@ -119,6 +120,89 @@ def test_demo_user_logs_in_and_sees_the_inbox(demo: DemoProcess) -> None:
     inbox = session.get(f"{demo.url}/console/", timeout=10)
     assert inbox.status_code == 200
     assert len(set(re.findall(r"TSK-\d{4}", inbox.text))) >= 10
+
+
+def _sent_mail_containing(demo: DemoProcess, text: str) -> str:
+    """Wait until the demo's local mailbox holds a mail containing TEXT (delivered by the worker); return it."""
+    found: list[str] = []
+
+    def delivered() -> bool:
+        for path in sorted((demo.data_dir / "sent-mail").glob("*.eml")):
+            content = path.read_bytes().decode("utf-8", errors="replace")
+            if text in content:
+                found.append(content)
+                return True
+        return False
+
+    wait_for(delivered, timeout=30, what=f"a delivered mail containing {text!r}")
+    return found[0]
+
+
+def test_newcomer_flow_form_case_reply_delivered(demo: DemoProcess) -> None:
+    """The issue's "done means": submit the public form, see the case, reply, the outbox delivers the reply."""
+    visitor = requests.Session()
+    form = visitor.get(f"{demo.url}/contact/", timeout=10)
+    token = re.search(r'name="form_token" value="([^"]+)"', form.text)
+    topic = re.search(r'<option value="(\d+)"', form.text)
+    assert token and topic, form.text[:2000]
+    sent = visitor.post(
+        f"{demo.url}/contact/",
+        data={
+            "csrfmiddlewaretoken": visitor.cookies["csrftoken"],
+            "form_token": token.group(1),
+            "name": "Uusi Asiakas",
+            "email": "uusi.asiakas@example.com",
+            "topic": topic.group(1),
+            "message": "Mikä on talvirenkaiden vaihdon hinta? <script>alert(1)</script>",
+            "website": "",
+        },
+        headers={"Referer": f"{demo.url}/contact/"},
+        timeout=10,
+    )
+    assert sent.status_code == 200, sent.text[:1000]
+    reference = re.search(r"TSK-\d+", sent.text)
+    assert reference, sent.text[:2000]
+    assert "<script>alert(1)</script>" not in sent.text
+
+    agent = logged_in(demo, "maija", "tiski-demo")
+    inbox = agent.get(f"{demo.url}/console/", timeout=10)
+    assert reference.group(0) in inbox.text
+    case_page = agent.get(f"{demo.url}/console/cases/{reference.group(0)}/", timeout=10)
+    assert "talvirenkaiden" in case_page.text
+    reply = agent.post(
+        f"{demo.url}/console/cases/{reference.group(0)}/reply/",
+        data={"body": "Vaihto maksaa 40 euroa.", "csrfmiddlewaretoken": agent.cookies["csrftoken"]},
+        headers={"Referer": case_page.url},
+        timeout=10,
+    )
+    assert reply.status_code in (200, 302), reply.text[:500]
+    delivered = _sent_mail_containing(demo, reference.group(0))
+    assert "To: uusi.asiakas@example.com" in delivered
+    assert "Vaihto maksaa 40 euroa." in delivered
+
+
+def test_mail_to_the_demo_smtp_receiver_opens_a_case_and_is_acknowledged(demo: DemoProcess) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
+    mailbox = re.search(r"takes mail for (\S+)", demo.output)
+    assert mailbox, demo.output
+    msg = EmailMessage()
+    msg["From"] = "Sähköposti Asiakas <sposti.asiakas@example.com>"
+    msg["To"] = mailbox.group(1)
+    msg["Subject"] = "Pyörän huoltoaika"
+    msg["Message-ID"] = "<demo-smtp-test@example.com>"
+    msg.set_content("Hei, milloin ehtisitte huoltaa pyöräni?")
+    with smtplib.SMTP("127.0.0.1", demo.smtp_port, timeout=10) as smtp:
+        refused = smtp.send_message(msg)  # raises unless the receiver answered 250 after storing it
+    assert refused == {}
+    session = logged_in(demo, "maija", "tiski-demo")
+    inbox = session.get(f"{demo.url}/console/", params={"q": "sposti.asiakas@example.com"}, timeout=10)
+    reference = re.search(r"TSK-\d+", inbox.text)
+    assert reference and "Pyörän huoltoaika" in inbox.text, inbox.text[:2000]
+    acknowledgement = _sent_mail_containing(demo, reference.group(0))
+    assert "To: sposti.asiakas@example.com" in acknowledgement
+    assert "Auto-Submitted: auto-replied" in acknowledgement
 
 
 def test_printed_api_token_works(demo: DemoProcess) -> None:

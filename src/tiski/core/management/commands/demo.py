@@ -1,7 +1,8 @@
 """`tiski demo`: the whole product on 127.0.0.1 with demo data, in one process tree.
 
-Migrates the database, loads the demo company once, starts `tiski worker` as a child process and serves
-the web app with uvicorn in the foreground until Ctrl-C or SIGTERM, which also stop the worker.
+Migrates the database, loads the demo company once, starts `tiski worker` as a child process and the SMTP
+receiver in a thread, and serves the web app with uvicorn in the foreground until Ctrl-C or SIGTERM, which
+also stop the worker and the receiver.
 Run it through the `tiski` command: it sets the local mailbox backend and the data directory before the
 settings load, so the worker child gets the same configuration.
 """
@@ -25,6 +26,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiski.accounts.models import ApiToken
 from tiski.accounts.services import api_token_issue, api_token_revoke
+from tiski.channels.email.mailbox import mailbox_default
+from tiski.channels.email.smtpd import SmtpdStartError, SmtpReceiver, smtpd_start
 from tiski.core.demo import COMPANY, DEMO_PASSWORD, DEMO_USERS, demo_load
 from tiski.core.management.commands.serve import quiet_static_file_warning
 
@@ -83,25 +86,44 @@ class Command(BaseCommand):
             "set by the `tiski` command before the settings load",
         )
         parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
+        parser.add_argument(
+            "--smtp-port", type=int, default=2525, help="port of the SMTP receiver for inbound mail (default: 2525)"
+        )
+        parser.add_argument("--no-smtp", action="store_true", help="do not start the SMTP receiver")
 
-    def handle(self, *args: Any, port: int, host: str, data_dir: str | None, no_worker: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        port: int,
+        host: str,
+        data_dir: str | None,
+        no_worker: bool,
+        smtp_port: int,
+        no_smtp: bool,
+        **options: Any,
+    ) -> None:
         if data_dir and Path(data_dir).expanduser().resolve() != Path(settings.DATA_DIR):
             raise CommandError("Give --data-dir to the `tiski` command: tiski demo --data-dir DIR")
         sock = listening_socket(host, port)
         os.environ.setdefault("TISKI_COMPANY_NAME", COMPANY)  # the public form's heading, here and in the worker
         previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         worker: subprocess.Popen[bytes] | None = None
+        receiver: SmtpReceiver | None = None
         try:
             self._prepare()
             token = self._token()
+            if not no_smtp:
+                receiver = self._smtp_start(host, smtp_port)
             if not no_worker:
                 worker = self._worker_start()
-            self._banner(token=token, worker=worker)
+            self._banner(token=token, worker=worker, receiver=receiver)
             self._serve(sock)
         except _Stop:
             pass
         finally:
             sock.close()
+            if receiver is not None:
+                receiver.stop()
             if worker is not None:
                 self._worker_stop(worker)
             for sig, handler in previous.items():
@@ -125,6 +147,12 @@ class Command(BaseCommand):
             api_token_revoke(token=old)
         return api_token_issue(user=admin, name=TOKEN_NAME).raw
 
+    def _smtp_start(self, host: str, port: int) -> SmtpReceiver:
+        try:
+            return smtpd_start(host=host, port=port)
+        except SmtpdStartError as exc:
+            raise CommandError(f"{exc} Choose another port: tiski demo --smtp-port {port + 1}, or --no-smtp") from None
+
     def _worker_start(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "tiski.cli", "worker", "--no-startup-delay", "--interval", "0.5"]
         env = {**os.environ, "TISKI_DATA_DIR": str(settings.DATA_DIR)}
@@ -139,11 +167,19 @@ class Command(BaseCommand):
                 worker.kill()
                 worker.wait()
 
-    def _banner(self, *, token: str, worker: subprocess.Popen[bytes] | None) -> None:
+    def _banner(
+        self, *, token: str, worker: subprocess.Popen[bytes] | None, receiver: SmtpReceiver | None
+    ) -> None:
         url = settings.TISKI_BASE_URL
         width = max(len(u.username) for u in DEMO_USERS)
         logins = "\n".join(f"    {u.username:<{width}}  {DEMO_PASSWORD}   {u.full_name} ({u.role})" for u in DEMO_USERS)
         worker_line = f"running (pid {worker.pid})" if worker else "not started (--no-worker)"
+        mailbox = mailbox_default()
+        smtp_line = (
+            f"SMTP {receiver.host}:{receiver.port} takes mail for {mailbox.address if mailbox else 'the mailboxes'}"
+            if receiver
+            else "not started (--no-smtp)"
+        )
         self.stdout.write(
             f"\n  Tiski is running: {url}/\n\n"
             f"  Log in (username, password):\n{logins}\n\n"
@@ -152,6 +188,8 @@ class Command(BaseCommand):
             f"  API docs:           {url}/api/v1/docs\n"
             f"  API token (admin):  {token}\n"
             f"      curl -H 'Authorization: Bearer {token}' {url}/api/v1/cases\n"
+            f"  Inbound email:      {smtp_line}\n"
+            f"      or: tiski --data-dir {settings.DATA_DIR} ingest-email < message.eml\n"
             f"  Background worker:  {worker_line}\n\n"
             "  Press Ctrl-C to stop.\n"
         )
