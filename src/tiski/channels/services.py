@@ -33,23 +33,29 @@ def message_receive(*, inbound: InboundMessage) -> Receipt:
 
     A message whose (channel, external id) is stored already is not stored again: the earlier receipt
     is returned with duplicate=True, also when two deliveries race.
+
+    No lookup runs first: the unique constraint on (channel, external id) decides, and the message row is
+    written before any attachment file, so a duplicate rolls back having left nothing behind. A first
+    contact that loses a race for a new handle to a concurrent one is stored again, as that customer's.
     """
     if not inbound.handles:
         raise InboundInvalidError("An inbound message needs the sender's handle (address, number or id).")
     if not (inbound.body_text.strip() or inbound.body_html.strip() or inbound.attachments):
         raise InboundInvalidError("An inbound message needs a text, an HTML body or an attachment.")
-    if inbound.external_id:
-        existing = _stored(inbound)
-        if existing is not None:
-            return existing
-    try:
-        with transaction.atomic():
-            return _store(inbound)
-    except IntegrityError:
-        existing = _stored(inbound) if inbound.external_id else None
-        if existing is None:
-            raise
-        return existing
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _store(inbound)
+        except IntegrityError:
+            existing = _stored(inbound) if inbound.external_id else None
+            if existing is not None:
+                return existing
+            if attempt == STORE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+STORE_ATTEMPTS = 3
 
 
 def _stored(inbound: InboundMessage) -> Receipt | None:

@@ -33,7 +33,9 @@ def customer_identify(*, handles: Sequence[Handle], name: str = "", language: st
 
     Handles not yet owned by anyone are attached to the customer found, so the next contact through any
     of them is recognised. A handle owned by another customer is left where it is (merging two
-    customers is an agent's decision). Raise IdentityInvalidError for a malformed handle.
+    customers is an agent's decision). Raise IdentityInvalidError for a malformed handle, and
+    IntegrityError when a concurrent transaction attached one of the handles first: run it again in a
+    new transaction (no savepoint here: the inbound pipeline calls it once per contact, and retries).
     """
     normalized = [(handle.kind, normalize_handle(handle.kind, handle.value)) for handle in handles]
     if not normalized:
@@ -51,28 +53,13 @@ def customer_identify(*, handles: Sequence[Handle], name: str = "", language: st
     elif not customer.name and name.strip():
         customer.name = name.strip()[:200]
         customer.save(update_fields=["name", "updated_at"])
-    for key in dict.fromkeys(normalized):
-        if key not in known:
-            attached = _identity_attach(customer=customer, kind=key[0], value=key[1])
-            if attached is not None:
-                known[key] = attached
-    if created and not any(known.get(key) for key in normalized):
-        # A concurrent first contact through the same handles won the race: use its customer.
-        customer.delete()
-        return customer_identify(handles=handles, name=name, language=language)
-    first = known.get(normalized[0])
+    for kind, value in dict.fromkeys(normalized):
+        if (kind, value) not in known:
+            known[(kind, value)] = Identity.objects.create(customer=customer, kind=kind, value=value)
+    first = known[normalized[0]]
     return Identification(
-        customer=customer, created=created, identity=first if first and first.customer_id == customer.pk else None
+        customer=customer, created=created, identity=first if first.customer_id == customer.pk else None
     )
-
-
-def _identity_attach(*, customer: Customer, kind: str, value: str) -> Identity | None:
-    """Attach a handle to CUSTOMER; return None when a concurrent contact attached it to someone first."""
-    try:
-        with transaction.atomic():
-            return Identity.objects.create(customer=customer, kind=kind, value=value)
-    except IntegrityError:
-        return None
 
 
 _UNSET: Any = object()
