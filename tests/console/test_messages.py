@@ -280,3 +280,15 @@ def test_message_without_source_has_no_download(agent_client: Client, receive: C
 def test_original_is_for_agents_only(client: Client, outsider: User, html_mail: Message) -> None:
     client.force_login(outsider)
     assert client.get(reverse("console:message-original", args=[html_mail.pk])).status_code == 403
+
+
+def test_a_bounced_reply_shows_as_not_delivered_with_the_reason(agent_client, receive, agent):
+    from tiski.cases.models import Message
+    from tiski.cases.services import message_reply
+
+    case = receive().case
+    reply = message_reply(case=case, actor=agent, body="Hei")
+    Message.objects.filter(pk=reply.pk).update(delivery_status="bounced", delivery_error="550 user unknown")
+    html = agent_client.get(f"/console/cases/{case.reference}/").content.decode()
+    assert "delivery--bounced" in html and "✕ Bounced" in html
+    assert "550 user unknown" in html
