@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page
 
 from conftest import PASSWORD
-from e2e.demo_data import Demo, demo_fill
+from tests.e2e.demo_data import Demo, demo_fill
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

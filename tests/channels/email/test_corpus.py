@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.core import mail
 
-from tiski.cases.models import Case, Message
+from tests.channels.email.corpus import ADDRESS, corpus_assert_stored, corpus_generate
 from tiski.channels.email.inbound import Outcome, email_receive
 from tiski.channels.models import Channel, ChannelKind
 
@@ -19,39 +16,17 @@ from tiski.channels.models import Channel, ChannelKind
 @pytest.fixture(scope="module")
 def generated(corpus, tmp_path_factory) -> tuple[Path, list[dict]]:
     out = tmp_path_factory.mktemp("corpus") / "mails"
-    subprocess.run(
-        [sys.executable, str(corpus / "make_emails.py"), str(out), "--count", "240", "--seed", "11",
-         "--tag-format", "[TSK-{id}]", "--first-id", "1001", "--attachment-kb", "8"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    manifest = [json.loads(line) for line in Path(f"{out}.manifest.jsonl").read_text().splitlines()]
-    return out, manifest
+    return out, corpus_generate(corpus / "make_emails.py", out, count=240)
 
 
 @pytest.mark.django_db(transaction=True, reset_sequences=True)  # the corpus' tags expect case numbers from 1001
 def test_every_corpus_mail_is_stored_right_and_threaded(generated, run_tasks):
     out, manifest = generated
-    mailbox = Channel.objects.create(kind=ChannelKind.EMAIL, name="Support", address="support@example.com")
-    receipts = {}
+    mailbox = Channel.objects.create(kind=ChannelKind.EMAIL, name="Support", address=ADDRESS)
     for entry in manifest:
         result = email_receive(raw=(out / entry["file"]).read_bytes(), mailbox=mailbox, source="corpus")
         assert result.outcome is Outcome.STORED, entry["file"]
-        receipts[entry["file"]] = result.receipt
-
-    for entry in manifest:
-        receipt = receipts[entry["file"]]
-        message = receipt.message
-        assert receipt.case.reference == f"TSK-{entry['expected_ticket_id']}", entry["file"]
-        assert message.identity.value == entry["sender"]
-        assert entry["probe"] in message.body_text, entry["file"]  # the new text, decoded, kept visible
-        assert message.attachments.count() == len(entry["attachments"]), entry["file"]
-        assert message.auto_submitted == (entry["kind"] == "autoreply"), entry["file"]
-        if entry["kind"] == "new":
-            assert receipt.case.subject == entry["subject"]
-
-    new_cases = sum(entry["kind"] == "new" for entry in manifest)
-    assert Case.objects.count() == new_cases
-    assert Message.objects.count() == len(manifest)
+    corpus_assert_stored(manifest)
 
     # Every new case is acknowledged exactly once; replies and auto-replies never.
     run_tasks()

@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
-from channels.email.dovecot import Dovecot, dovecot_server  # noqa: F401  (the "dovecot" fixture)
+from tests.channels.email.dovecot import Dovecot, dovecot_server  # noqa: F401  (the "dovecot" fixture)
 from tiski.cases.models import Message
 from tiski.channels.email import imap
 from tiski.channels.email.imap import ImapConfigError, ImapConnectionError, imap_config, imap_poll_mailbox

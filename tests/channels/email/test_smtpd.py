@@ -230,3 +230,19 @@ def test_start_refuses_a_certificate_without_its_key_and_a_port_in_use(start, su
     running = start()
     with pytest.raises(SmtpdStartError, match=f"cannot listen on 127.0.0.1 port {running.port}"):
         smtpd_start(host="127.0.0.1", port=running.port)
+
+
+def test_mail_with_lines_over_1000_characters_is_accepted(receiver, support):
+    """Real HTML mail often has very long lines; refusing it would bounce legitimate mail."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "anssi@example.com"
+    msg["To"] = "tuki@pyora.example"
+    msg["Subject"] = "Long line"
+    msg.set_content("<p>" + "pitkä rivi " * 400 + "</p>", subtype="html", cte="8bit")
+    raw = msg.as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) > 2000
+    with smtplib.SMTP(receiver.host, receiver.port, timeout=10) as smtp:
+        assert smtp.sendmail("anssi@example.com", ["tuki@pyora.example"], raw) == {}
+    assert Message.objects.get().subject == "Long line"

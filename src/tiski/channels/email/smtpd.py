@@ -172,13 +172,23 @@ def _ensure_free(host: str, port: int) -> None:
         raise SmtpdStartError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from exc
 
 
+class _LenientSMTP(SMTP):
+    """aiosmtpd's SMTP, taking lines longer than RFC 5321's 1,000 octets as real senders send them.
+
+    HTML mail from many clients and CRMs comes with very long lines; refusing it with aiosmtpd's permanent
+    "500 Line too long" would bounce legitimate mail. The message size limit still applies.
+    """
+
+    line_length_limit = 1024 * 1024
+
+
 class _Controller(Controller):
     """aiosmtpd's Controller, announcing the mailboxes' current size limit to each new connection."""
 
     handler: InboundHandler
 
     def factory(self) -> SMTP:
-        return SMTP(self.handler, **{**self.SMTP_kwargs, "data_size_limit": self.handler.size_limit})
+        return _LenientSMTP(self.handler, **{**self.SMTP_kwargs, "data_size_limit": self.handler.size_limit})
 
 
 class SmtpReceiver:
