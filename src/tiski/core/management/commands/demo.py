@@ -167,9 +167,7 @@ class Command(BaseCommand):
                 worker.kill()
                 worker.wait()
 
-    def _banner(
-        self, *, token: str, worker: subprocess.Popen[bytes] | None, receiver: SmtpReceiver | None
-    ) -> None:
+    def _banner(self, *, token: str, worker: subprocess.Popen[bytes] | None, receiver: SmtpReceiver | None) -> None:
         url = settings.TISKI_BASE_URL
         width = max(len(u.username) for u in DEMO_USERS)
         logins = "\n".join(f"    {u.username:<{width}}  {DEMO_PASSWORD}   {u.full_name} ({u.role})" for u in DEMO_USERS)
