@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tiski.cases.models import Case
 
 

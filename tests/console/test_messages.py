@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tiski.cases.models import Attachment, Case, CaseEvent, Message
 from tiski.channels.email.inbound import Outcome, email_receive
 from tiski.channels.models import Channel

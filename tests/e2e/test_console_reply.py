@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tiski.cases.models import Message
 from tiski.channels.services import Receipt
 

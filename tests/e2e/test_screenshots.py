@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page
 
-from conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tests.e2e.demo_data import Demo, demo_fill
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
