@@ -8,6 +8,8 @@ Vastaanottaja:/Aihe:" block) and Russian ("… написал:") are added to it
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from re import Pattern
 
 from mailparser_reply.constants import MAIL_LANGUAGES, QUOTED_MATCH_INCLUDE
 from mailparser_reply.parser import EmailMessage
@@ -46,11 +48,26 @@ MAIL_LANGUAGES.setdefault(
 _TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{3,}[ \t]*)+\s*\Z")
 
 
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, Pattern[str]]:
+    """Compile the library's header, disclaimer and signature patterns for our languages once.
+
+    The library builds and compiles them per message otherwise (dozens of long patterns for each mail);
+    they are fields of its EmailMessage, so every message is handed the compiled ones.
+    """
+    prototype = EmailMessage(text="", languages=list(LANGUAGES), keep_hyphen_lists=True)
+    return {
+        "_header_regex": prototype.HEADER_REGEX,
+        "_disclaimers_regex": prototype.DISCLAIMERS_REGEX,
+        "_signature_regex": prototype.SIGNATURE_REGEX,
+    }
+
+
 def visible_reply(text: str) -> str:
     """Return the new part of a mail's text: without quoted history, forwarded headers and signature."""
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
     # keep_hyphen_lists: "- item" lines are a list, not a "-Name" signature.
-    parsed = EmailMessage(text=normalized, languages=list(LANGUAGES), keep_hyphen_lists=True).read()
+    parsed = EmailMessage(text=normalized, languages=list(LANGUAGES), keep_hyphen_lists=True, **_patterns()).read()
     reply = parsed.replies[0].body.strip() if parsed.replies else ""
     if not reply:
         return normalized.strip()
