@@ -52,20 +52,61 @@ def test_same_external_id_on_another_channel_is_another_message(receive, db):
     assert Message.objects.count() == 2
 
 
-def test_known_customer_is_recognised_by_any_handle(receive, webform_channel):
+def test_known_customer_is_recognised_by_the_handle_they_write_from(receive, webform_channel):
     first = receive(email="anssi@example.com")
     receipt = message_receive(
         inbound=InboundMessage(
             channel=webform_channel,
-            handles=[Handle("phone", "040 123 4567"), Handle("email", "ANSSI@example.com")],
+            handles=[Handle("email", "ANSSI@example.com"), Handle("phone", "040 123 4567")],
             body_text="New question",
         )
     )
     assert receipt.case.customer == first.case.customer
     assert Customer.objects.count() == 1
-    # The new phone number is attached to him, normalised to E.164, so a call is recognised next time.
-    assert Identity.objects.get(kind="phone").value == "+358401234567"
-    assert Identity.objects.get(kind="phone").customer == first.case.customer
+    # The phone number typed into the form is unverified: it is not added to a known customer.
+    assert not Identity.objects.filter(kind="phone").exists()
+
+
+def test_a_new_customer_gets_every_handle_nobody_owns(webform_channel):
+    receipt = message_receive(
+        inbound=InboundMessage(
+            channel=webform_channel,
+            handles=[Handle("email", "uusi@example.com"), Handle("phone", "040 123 4567")],
+            body_text="Hei",
+        )
+    )
+    assert sorted(receipt.case.customer.identities.values_list("kind", "value")) == [
+        ("email", "uusi@example.com"),
+        ("phone", "+358401234567"),
+    ]
+
+
+def test_nobody_can_add_their_address_to_another_customer_and_read_the_replies(receive, agent, run_tasks):
+    """A visitor types their own email and the victim's phone number into the public form."""
+    from django.core import mail
+
+    from tiski.cases.services import message_reply
+
+    victim = receive(email="victim@example.org").case
+    Identity.objects.create(customer=victim.customer, kind="phone", value="+358401234567")
+    attacker = message_receive(
+        inbound=InboundMessage(
+            channel=victim.channel,
+            handles=[Handle("email", "attacker@evil.example"), Handle("phone", "040 123 4567")],
+            body_text="hello",
+        )
+    )
+    assert attacker.case.customer != victim.customer
+    assert sorted(victim.customer.identities.values_list("value", flat=True)) == [
+        "+358401234567",
+        "victim@example.org",
+    ]
+    message_reply(case=victim, actor=agent, body="Your order is on its way")
+    run_tasks()
+    assert [m.to for m in mail.outbox] == [["victim@example.org"]]
+    # And a reference token from the attacker's address does not reach the victim's case.
+    follow = receive(email="attacker@evil.example", case_reference=victim.reference, body="more")
+    assert follow.case != victim
 
 
 def test_web_form_contacts_are_new_cases_each_time(receive):

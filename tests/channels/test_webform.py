@@ -145,12 +145,16 @@ def test_same_customer_submitting_again_is_recognised(client, webform_channel, c
     assert Customer.objects.count() == 1
 
 
-def test_customer_known_by_phone_is_recognised(client, webform_channel, categories):
+def test_a_typed_phone_number_never_joins_a_new_address_to_a_known_customer(client, webform_channel, categories):
+    """The form's email is who writes; a phone number anyone can type does not merge two people."""
     follow_thanks(client, client.post(FORM_URL, form_data(categories)))
-    follow_thanks(client, client.post(FORM_URL, form_data(categories, email="anssi.work@example.com")))
-    customer = Customer.objects.get()
-    assert customer.cases.count() == 2
-    assert customer.identities.filter(kind=Identity.Kind.EMAIL).count() == 2
+    follow_thanks(client, client.post(FORM_URL, form_data(categories, email="someone.else@example.com")))
+    first, second = Customer.objects.order_by("pk")
+    assert list(first.identities.filter(kind=Identity.Kind.EMAIL).values_list("value", flat=True)) != [
+        "someone.else@example.com"
+    ]
+    assert first.identities.filter(kind=Identity.Kind.PHONE).exists()
+    assert list(second.identities.values_list("value", flat=True)) == ["someone.else@example.com"]
 
 
 def test_resubmitting_the_same_form_token_stores_one_case(client, webform_channel, categories):

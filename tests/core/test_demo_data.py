@@ -120,4 +120,5 @@ def test_anssi_journey_runs_across_channels(demo, db):  # type: ignore[no-untype
     assert email.messages.filter(channel__kind="sms", direction="out").exists()
     assert mention.status == Case.Status.NEW
     # Every contact was recognised as the same customer.
-    assert {identity.kind for identity in anssi.identities.all()} >= {"email", "phone", "chat", "instagram"}
+    # Recognised by his address on every channel; an unverified chat session id is not added to his record.
+    assert {identity.kind for identity in anssi.identities.all()} >= {"email", "phone", "instagram"}

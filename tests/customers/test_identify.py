@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tiski.customers.exceptions import IdentityInvalidError
-from tiski.customers.models import Customer, Identity
+from tiski.customers.models import Customer
 from tiski.customers.normalize import normalize_email, normalize_handle, normalize_phone
 from tiski.customers.services import Handle, customer_identify
 
@@ -64,15 +64,14 @@ def test_identify_fills_a_missing_name_but_never_overwrites():
 
 
 @pytest.mark.django_db
-def test_a_handle_of_another_customer_is_not_moved():
-    matti = customer_identify(handles=[Handle("email", "matti@example.com")], name="Matti").customer
+def test_only_the_senders_own_handle_identifies_and_others_are_not_added_to_a_known_customer():
     maija = customer_identify(handles=[Handle("email", "maija@example.com")], name="Maija").customer
-    # Maija writes from Matti's shared phone: she is found by her email first; the phone stays with nobody else.
-    customer_identify(handles=[Handle("phone", "+358401234567")], name="Matti")
     found = customer_identify(handles=[Handle("email", "maija@example.com"), Handle("phone", "+358401234567")])
-    assert found.customer == maija
-    assert Identity.objects.get(kind="phone").customer != maija
-    assert matti.pk != maija.pk
+    assert found.customer == maija and not found.created
+    assert list(maija.identities.values_list("kind", flat=True)) == ["email"]
+    other = customer_identify(handles=[Handle("email", "x@example.com"), Handle("email", "maija@example.com")])
+    assert other.created and other.customer != maija  # maija's address stays hers
+    assert list(other.customer.identities.values_list("value", flat=True)) == ["x@example.com"]
 
 
 @pytest.mark.django_db

@@ -58,7 +58,7 @@ def outbound_from_message(message: Message) -> OutboundMessage:
     """Build the adapter's view of a stored reply."""
     adapter = adapter_for(message.channel.kind)
     case = message.case
-    recipients = list(case.customer.identities.filter(kind__in=adapter.recipient_kinds).values_list("value", flat=True))
+    recipients = _recipients(message=message, kinds=adapter.recipient_kinds)
     earlier = list(
         case.messages.exclude(pk=message.pk)
         .exclude(external_id=None)
@@ -83,10 +83,16 @@ def outbound_from_message(message: Message) -> OutboundMessage:
 
 def _recipients(*, message: Message, kinds: tuple[str, ...]) -> list[str]:
     """Address the customer where they last wrote from; else their first handle of a fitting kind."""
-    if message.identity is not None and message.identity.kind in kinds:
+    if (
+        message.identity is not None
+        and message.identity.kind in kinds
+        and message.identity.customer_id == message.case.customer_id
+    ):
         return [message.identity.value]
     last_inbound = (
-        message.case.messages.filter(direction=Message.Direction.IN, identity__kind__in=kinds)
+        message.case.messages.filter(
+            direction=Message.Direction.IN, identity__kind__in=kinds, identity__customer=message.case.customer_id
+        )
         .select_related("identity")
         .order_by("-created_at")
         .first()

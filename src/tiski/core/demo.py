@@ -703,11 +703,12 @@ def _handles(kind: str, customer: Customer, rng: random.Random) -> list[Handle]:
     if kind in (ChannelKind.EMAIL, ChannelKind.WEBFORM):
         return [Handle("email", email)]
     if kind == ChannelKind.CHAT:
-        return [Handle("chat", f"chat-{rng.getrandbits(48):012x}"), Handle("email", email)]
+        # The web shop's chat widget passes the logged-in customer's verified address: that identifies.
+        return [Handle("email", email), Handle("chat", f"chat-{rng.getrandbits(48):012x}")]
     if kind == ChannelKind.PHONE:
         return [Handle("phone", phone)]
     if kind in (ChannelKind.SMS, ChannelKind.WHATSAPP):
-        return [Handle(kind, phone), Handle("phone", phone)]
+        return [Handle("phone", phone), Handle(kind, phone)]
     if kind == ChannelKind.MESSENGER:
         return [Handle("messenger", identities.get("messenger") or str(rng.randrange(10**15, 10**16)))]
     handle = identities.get("instagram") or f"{_ascii(customer.name).replace(' ', '.')}{rng.randrange(10, 99)}"

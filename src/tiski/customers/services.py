@@ -29,15 +29,16 @@ class Identification:
 
 
 def customer_identify(*, handles: Sequence[Handle], name: str = "", language: str = "") -> Identification:
-    """Return the customer owning the first known handle, else a new customer with all the handles.
+    """Return the customer owning the sender's own handle (the first), else a new customer with the handles.
 
-    Handles not yet owned by anyone are attached to the customer found, so the next contact through any
-    of them is recognised. A handle owned by another customer is left where it is (merging two
-    customers is an agent's decision). Raise IdentityInvalidError for a malformed handle, and
-    IntegrityError when a concurrent transaction attached one of the handles first: run it again in a
-    new transaction (no savepoint here: the inbound pipeline calls it once per contact, and retries).
+    Only the handle the contact came from identifies: the others a sender gives (a phone number typed into
+    a form) are unverified, so they are attached only to a customer created now, and only when nobody owns
+    them. Attaching them to an existing customer would let anyone add their own address to someone else's
+    record and receive that customer's replies; linking handles to a known customer is an agent's decision.
+    Raise IdentityInvalidError for a malformed handle, and IntegrityError when a concurrent transaction took
+    one of the handles first: run it again in a new transaction (the inbound pipeline does).
     """
-    normalized = [(handle.kind, normalize_handle(handle.kind, handle.value)) for handle in handles]
+    normalized = list(dict.fromkeys((handle.kind, normalize_handle(handle.kind, handle.value)) for handle in handles))
     if not normalized:
         raise ValueError("identifying a customer needs at least one handle")
     known = {
@@ -46,20 +47,19 @@ def customer_identify(*, handles: Sequence[Handle], name: str = "", language: st
             kind__in={kind for kind, _ in normalized}, value__in={value for _, value in normalized}
         )
     }
-    customer = next((known[key].customer for key in normalized if key in known), None)
-    created = customer is None
-    if customer is None:
-        customer = Customer.objects.create(name=name.strip()[:200], language=language)
-    elif not customer.name and name.strip():
-        customer.name = name.strip()[:200]
-        customer.save(update_fields=["name", "updated_at"])
-    for kind, value in dict.fromkeys(normalized):
+    own = normalized[0]
+    if own in known:
+        identity = known[own]
+        customer = identity.customer
+        if not customer.name and name.strip():
+            customer.name = name.strip()[:200]
+            customer.save(update_fields=["name", "updated_at"])
+        return Identification(customer=customer, created=False, identity=identity)
+    customer = Customer.objects.create(name=name.strip()[:200], language=language)
+    for kind, value in normalized:
         if (kind, value) not in known:
             known[(kind, value)] = Identity.objects.create(customer=customer, kind=kind, value=value)
-    first = known[normalized[0]]
-    return Identification(
-        customer=customer, created=created, identity=first if first.customer_id == customer.pk else None
-    )
+    return Identification(customer=customer, created=True, identity=known[own])
 
 
 _UNSET: Any = object()
