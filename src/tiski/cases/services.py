@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -44,7 +45,7 @@ def case_event_record(*, case: Case, kind: str, actor: User | None = None, **dat
 def attachment_store(*, message: Message, file: FileIn, content_id: str = "") -> Attachment:
     """Store FILE with the storage API under its checksum and attach it to MESSAGE."""
     digest = hashlib.sha256(file.content).hexdigest()
-    filename = get_valid_filename(file.filename.replace("\\", "/").rsplit("/", 1)[-1]) or "attachment"
+    filename = _storable_name(file.filename)
     attachment = Attachment(
         message=message,
         filename=filename[:255],
@@ -56,6 +57,24 @@ def attachment_store(*, message: Message, file: FileIn, content_id: str = "") ->
     attachment.file.save(filename, ContentFile(file.content), save=False)
     attachment.save()
     return attachment
+
+
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; "ä" takes two
+
+
+def _storable_name(name: str) -> str:
+    """Return NAME without a path, made safe for the file system and at most MAX_NAME_BYTES bytes long."""
+    try:
+        cleaned = get_valid_filename(name.replace("\x00", "").replace("\\", "/").rsplit("/", 1)[-1])
+    except SuspiciousFileOperation:  # "", ".", ".."
+        cleaned = "attachment"
+    root, dot, extension = cleaned.rpartition(".")
+    if not dot or len(extension) > 16:
+        root, extension = cleaned, ""
+    suffix = f".{extension}" if extension else ""
+    while root and len((root + suffix).encode()) > MAX_NAME_BYTES:
+        root = root[:-1]
+    return (root or "attachment") + suffix
 
 
 def _person(user: User) -> str:

@@ -269,3 +269,46 @@ def test_a_language_without_its_own_text_gets_the_built_in_one(mailbox, run_task
     run_tasks()
     [ack] = mail.outbox
     assert "Kiitos viestistäsi" in ack.body and "Own English" not in ack.body
+
+
+def test_an_absurdly_long_message_id_is_replaced_by_the_digest_and_stored_once(mailbox):
+    raw = mail_bytes(message_id="<" + "x" * 600 + "@example.com>")
+    first = email_receive(raw=raw, mailbox=mailbox)
+    assert first.outcome is Outcome.STORED
+    assert first.receipt.message.external_id.startswith("<sha256-")
+    assert email_receive(raw=raw, mailbox=mailbox).outcome is Outcome.DUPLICATE
+
+
+def test_nul_characters_in_subject_and_body_are_dropped_not_fatal(mailbox):
+    raw = (
+        b"From: anssi@example.com\r\nSubject: =?utf-8?q?hi=00there?=\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Hei=00 maailma\r\n"
+    )
+    result = email_receive(raw=raw, mailbox=mailbox)
+    assert result.outcome is Outcome.STORED
+    assert result.receipt.case.subject == "hithere"
+    assert result.receipt.message.body_text == "Hei maailma"
+
+
+def test_attachment_names_longer_than_the_file_system_allows_are_shortened(mailbox):
+    msg = EmailMessage()
+    msg["From"] = "anssi@example.com"
+    msg["Subject"] = "Pitkä nimi"
+    msg.set_content("Liitteenä")
+    msg.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="ä" * 150 + ".pdf")
+    msg.add_attachment(b"data", maintype="application", subtype="octet-stream", filename="..")
+    result = email_receive(raw=msg.as_bytes(), mailbox=mailbox)
+    assert result.outcome is Outcome.STORED
+    long_name, dots = result.receipt.message.attachments.order_by("pk")
+    assert long_name.filename.endswith(".pdf") and len(long_name.filename.encode()) <= 200
+    assert long_name.file.read() == b"%PDF"
+    assert dots.filename == "attachment"
+
+
+def test_a_mail_the_database_cannot_take_is_quarantined_never_lost(mailbox):
+    """A 400-character sender address fits no identity column on PostgreSQL: keep the mail, do not fail."""
+    result = email_receive(raw=mail_bytes(sender="a" * 400 + "@example.com"), mailbox=mailbox)
+    assert result.outcome in (Outcome.STORED, Outcome.QUARANTINED)
+    if result.outcome is Outcome.QUARANTINED:
+        assert QuarantinedMail.objects.get().reason.startswith("the mail could not be stored")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from django.db import transaction
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from tiski.cases.models import CaseEvent, Message
@@ -68,14 +68,20 @@ def email_receive(*, raw: bytes, mailbox: Channel, source: str = "") -> EmailRec
     try:
         inbound = _inbound(mailbox=mailbox, policy=policy, parsed=parsed, raw=raw)
         receipt = message_receive(inbound=inbound)
-    except (InboundInvalidError, IdentityInvalidError) as exc:
+    except (InboundInvalidError, IdentityInvalidError, DataError) as exc:
+        # DataError: the database refused a value of this mail (it is the mail, not the database: keep it).
         return _quarantine(mailbox, raw, f"the mail could not be stored: {exc}", source)
     return EmailReceipt(Outcome.DUPLICATE if receipt.duplicate else Outcome.STORED, receipt=receipt)
 
 
+MAX_EXTERNAL_ID = 500  # Message.external_id's length
+
+
 def _external_id(parsed: ParsedEmail, raw: bytes) -> str:
-    """The Message-ID, or a digest of the bytes when a mail has none (the same bytes are the same mail)."""
-    return parsed.message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()}@tiski.invalid>"
+    """The Message-ID, or a digest of the bytes when a mail has none or an absurd one (same bytes, same mail)."""
+    if parsed.message_id and len(parsed.message_id) <= MAX_EXTERNAL_ID:
+        return parsed.message_id
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()}@tiski.invalid>"
 
 
 def _inbound(*, mailbox: Channel, policy: MailboxPolicy, parsed: ParsedEmail, raw: bytes) -> InboundMessage:

@@ -66,10 +66,11 @@ def _header(msg: Message, name: str) -> str:
     if isinstance(value, Header):
         value = str(value)
     text = str(value)
+    text = text.replace("\x00", "")  # no database stores NUL in text
     if "=?" not in text:
         return _unfold(text).strip()
     try:
-        return _unfold(str(make_header(decode_header(text)))).strip()
+        return _unfold(str(make_header(decode_header(text)))).replace("\x00", "").strip()
     except (LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
         return _unfold(text).strip()
 
@@ -107,7 +108,7 @@ def _decode_text(part: Message) -> str:
             # Mostly UTF-8 with a few broken bytes keeps its letters; anything else is read as Windows-1252.
             utf8 = payload.decode("utf-8", errors="replace")
             text = utf8 if utf8.count("\ufffd") * 50 < len(utf8) else payload.decode("windows-1252", "replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
 
 
 def _filename(part: Message, index: int) -> str:
@@ -120,7 +121,7 @@ def _filename(part: Message, index: int) -> str:
         if "=?" in text:  # RFC 2047 in a parameter: not standard, but what many clients send
             with contextlib.suppress(LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
                 text = str(make_header(decode_header(text)))
-        return text.replace("\r", "").replace("\n", " ").strip()
+        return text.replace("\r", "").replace("\n", " ").replace("\x00", "").strip()
     subtype = part.get_content_subtype() or "bin"
     extension = {"plain": "txt", "jpeg": "jpg", "octet-stream": "bin", "rfc822": "eml"}.get(subtype, subtype)
     return f"attachment_{index}.{extension}"
