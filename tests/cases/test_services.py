@@ -276,3 +276,29 @@ def test_split_needs_an_agent_and_a_known_type(receive, agent, django_user_model
         case_split(message=message, actor=agent, type="nonsense")
     with pytest.raises(CasePermissionError):
         case_split(message=message, actor=django_user_model.objects.create_user(username="x", password="y"))
+
+
+def test_an_agent_cannot_take_a_colleagues_case_by_unassigning_it_first(receive, team_lead, agent, other_agent):
+    case = case_update(case=receive().case, actor=team_lead, owner=other_agent)
+    with pytest.raises(CasePermissionError):
+        case_update(case=case, actor=agent, owner=None)
+    assert case_update(case=case, actor=other_agent, owner=None).owner is None  # one's own: fine
+
+
+def test_a_delivery_left_sending_by_a_crash_is_retried_once_its_claim_is_stale(receive, agent, run_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    message = message_reply(case=receive().case, actor=agent, body="Hello")
+    DBTaskResult.objects.all().delete()  # the worker died with the task, a minute ago, mid-send
+    Delivery.objects.filter(message=message).update(
+        status=Delivery.Status.SENDING, claimed_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert outbox_requeue_stale() == 1  # the worker came back quickly: still queued, for later
+    run_tasks()
+    assert mail.outbox == []  # not yet: the claim might still be alive
+    Delivery.objects.filter(message=message).update(claimed_at=timezone.now() - timedelta(hours=1))
+    DBTaskResult.objects.update(run_after=timezone.now())
+    run_tasks()
+    message.refresh_from_db()
+    assert message.delivery_status == Message.Delivery.SENT
+    assert len(mail.outbox) == 1

@@ -207,7 +207,8 @@ def case_update(
         if owner is not None and not owner.has_perm(WORK_CASES):
             raise CaseInvalidError(f"{owner} is not an agent and cannot own cases.")
         others = owner is not None and owner != actor
-        taking_from_someone = owner == actor and case.owner_id is not None
+        # Unassigning someone else's case is taking it from them, too (else: unassign, then take it).
+        taking_from_someone = case.owner_id is not None and (actor is None or case.owner_id != actor.pk)
         if actor is not None and (others or taking_from_someone) and not actor.has_perm(ASSIGN_ANY):
             raise CasePermissionError("Only a team lead can assign cases to others or take them from others.")
         old_owner = case.owner

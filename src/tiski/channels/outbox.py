@@ -156,17 +156,18 @@ def outbox_attempt(*, delivery_id: int) -> str:
 
 
 def outbox_requeue_stale() -> int:
-    """Enqueue an attempt for every delivery that is due but has no live attempt; return how many.
+    """Enqueue an attempt for every unfinished delivery; return how many. Run when a worker starts.
 
-    Run when a worker starts: it recovers deliveries whose worker died mid-send.
+    A pending delivery is attempted when due; one a dead worker left "sending" is attempted once its
+    claim is stale (STALE_CLAIM after it was claimed), however soon the worker came back. Extra attempts
+    are harmless: only a due, unclaimed delivery is sent.
     """
     from tiski.channels.tasks import outbox_deliver
 
-    now = timezone.now()
-    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now - timedelta(minutes=1))
-    stale = Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lte=now - STALE_CLAIM)
-    ids = list(due.values_list("pk", flat=True)) + list(stale.values_list("pk", flat=True))
+    unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING])
+    rows = list(unfinished.values_list("pk", "status", "next_attempt_at", "claimed_at"))
     with transaction.atomic():
-        for delivery_id in ids:
-            outbox_deliver.enqueue(delivery_id=delivery_id)
-    return len(ids)
+        for delivery_id, status, next_attempt_at, claimed_at in rows:
+            due = next_attempt_at if status == Delivery.Status.PENDING else (claimed_at or timezone.now()) + STALE_CLAIM
+            outbox_deliver.using(run_after=due).enqueue(delivery_id=delivery_id)
+    return len(rows)

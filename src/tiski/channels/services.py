@@ -112,7 +112,8 @@ def _thread(*, inbound: InboundMessage, customer: Customer) -> Case | None:
     if inbound.in_reply_to:
         answered = (
             Message.objects.select_related("case")
-            .filter(channel__kind=inbound.channel.kind, external_id__in=list(inbound.in_reply_to))
+            # Any channel: a customer answers by email what was sent from a web-form case, too.
+            .filter(external_id__in=list(inbound.in_reply_to))
             .order_by("-created_at")
             .first()
         )

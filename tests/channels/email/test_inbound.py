@@ -312,3 +312,12 @@ def test_a_mail_the_database_cannot_take_is_quarantined_never_lost(mailbox):
     assert result.outcome in (Outcome.STORED, Outcome.QUARANTINED)
     if result.outcome is Outcome.QUARANTINED:
         assert QuarantinedMail.objects.get().reason.startswith("the mail could not be stored")
+
+
+def test_an_email_answer_to_a_web_form_reply_threads_by_in_reply_to(mailbox, receive, agent, run_tasks):
+    case = receive(email="anssi@example.com").case  # from the web form
+    reply = message_reply(case=case, actor=agent, body="Kokoa M.")
+    run_tasks()
+    reply.refresh_from_db()
+    answer = mail_bytes(subject="Re: koko (the client dropped the tag)", In_Reply_To=reply.external_id)
+    assert email_receive(raw=answer, mailbox=mailbox).receipt.case == case
