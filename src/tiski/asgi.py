@@ -9,4 +9,6 @@ from django.core.asgi import get_asgi_application
 
 django_asgi = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi})
+from tiski.core.asgi_limits import BodySizeLimit  # noqa: E402  (after Django is set up)
+
+application = ProtocolTypeRouter({"http": BodySizeLimit(django_asgi)})

@@ -200,6 +200,12 @@ TISKI_INBOX_PAGE_SIZE = env_int("TISKI_INBOX_PAGE_SIZE", 50)
 # this bounds the largest mail received that way (a 25 MB mail is ~34 MB base64-encoded).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TISKI_MAX_REQUEST_MB", 40) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The largest request body at all (checked before Django reads it): the larger of a provider's mail post and
+# a full contact form.
+TISKI_MAX_REQUEST_BYTES = max(
+    DATA_UPLOAD_MAX_MEMORY_SIZE,
+    TISKI_WEBFORM_MAX_ATTACHMENTS * TISKI_WEBFORM_MAX_ATTACHMENT_BYTES + 1024 * 1024,
+)
 
 LOGGING = {
     "version": 1,
