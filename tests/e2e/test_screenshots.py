@@ -56,11 +56,23 @@ def test_screenshots_of_every_page(
 
     message_reply(case=demo.main, actor=agent, body="Lisätieto: seurantakoodi on JJFI6423 5500 0123 4567.")
     assert Message.objects.filter(delivery_status=Message.Delivery.QUEUED).exists()  # …and one stays queued
+    from tiski.cases.models import Case
+
+    bounced_case = (
+        Case.objects.exclude(pk=demo.main.pk).filter(channel__kind="email", customer__identities__kind="email").first()
+    )
+    assert bounced_case is not None
+    bounced = message_reply(case=bounced_case, actor=agent, body="Hei, lähetimme uuden laskun liitteenä.")
+    Message.objects.filter(pk=bounced.pk).update(
+        delivery_status=Message.Delivery.BOUNCED,
+        delivery_error="550 5.1.1 <asiakas@example.com>: Recipient address rejected: User unknown",
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
     pages = {
         "inbox": "/console/",
         "case": f"/console/cases/{demo.main.reference}/",
+        "case-bounced": f"/console/cases/{bounced_case.reference}/",
         "tokens": "/console/tokens/",
         "sent-mail": "/console/sent-mail/",
         "quarantine": "/console/quarantine/",
@@ -76,7 +88,7 @@ def test_screenshots_of_every_page(
             _login(page, base)
             for name, path in pages.items():
                 page.goto(f"{base}{path}")
-                page.wait_for_load_state("networkidle") if name != "case" else page.wait_for_timeout(300)
+                page.wait_for_load_state("networkidle") if not name.startswith("case") else page.wait_for_timeout(300)
                 _assert_fits(page, f"{name} {language} {width}")
                 page.screenshot(path=ARTIFACTS / f"{name}-{language}-{width}.png")
             _shoot_message_views(page, base, demo, f"{language}-{width}")

@@ -654,8 +654,7 @@ class _History:
                 delivery_status=Message.Delivery.RECEIVED,
                 created_at=at,
             )
-        )
-        self.events.append(CaseEvent(case=case, kind=CaseEvent.Kind.MESSAGE_RECEIVED, created_at=at))
+        )  # the message is its own timeline entry, as in the pipeline: no separate event row
 
     def note(self, *, case: Case, agent: User, at: datetime, body: str) -> None:
         self.notes.append(Note(case=case, author=agent, body=body, created_at=at))
