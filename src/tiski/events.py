@@ -24,6 +24,19 @@ class MessageReceived:
     case_id: int
     case_created: bool
     channel_kind: str
+    customer_id: int = 0
+    customer_created: bool = False
+
+
+@dataclass(frozen=True)
+class CaseEventRecorded:
+    """Something happened on a case (its timeline gained an entry): status, owner, note, reply, message …"""
+
+    event_id: int
+    case_id: int
+    customer_id: int
+    kind: str
+    actor_id: int | None
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,7 @@ class ReplyQueued:
     case_id: int
 
 
-Event = MessageReceived | ReplyQueued
+Event = MessageReceived | ReplyQueued | CaseEventRecorded
 Subscriber = Task[..., Any] | Callable[[Any], None]
 Predicate = Callable[[Any], bool]
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "tiski.customers",
     "tiski.cases",
     "tiski.channels",
+    "tiski.notifications",
     "tiski.console",
     "tiski.api",
 ]

@@ -25,6 +25,9 @@ class AgentProfile(models.Model):
     teams = models.ManyToManyField(Team, blank=True, related_name="members", verbose_name=_("teams"))
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     signature = models.TextField(_("signature"), blank=True)
+    notify_by_email = models.BooleanField(
+        _("email me about what I follow"), default=False, help_text=_("Besides the console's notifications")
+    )
 
     class Meta:
         verbose_name = _("agent profile")

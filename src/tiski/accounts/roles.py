@@ -28,7 +28,7 @@ _LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY]
 _ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
 
 # Administrators also manage everything in these apps through the admin (channels, teams, users, categories …).
-ADMIN_APPS: Final = ("accounts", "customers", "cases", "tiski_channels", "auth")
+ADMIN_APPS: Final = ("accounts", "customers", "cases", "tiski_channels", "notifications", "auth")
 
 ROLE_PERMISSIONS: Final[dict[str, list[str]]] = {
     AGENT: _AGENT_PERMS,

@@ -39,7 +39,17 @@ class FileIn:
 
 def case_event_record(*, case: Case, kind: str, actor: User | None = None, **data: Any) -> CaseEvent:
     """Append an event to CASE's timeline."""
-    return CaseEvent.objects.create(case=case, kind=kind, actor=actor, data=data)
+    event = CaseEvent.objects.create(case=case, kind=kind, actor=actor, data=data)
+    events.publish(
+        events.CaseEventRecorded(
+            event_id=event.pk,
+            case_id=case.pk,
+            customer_id=case.customer_id,
+            kind=kind,
+            actor_id=actor.pk if actor else None,
+        )
+    )
+    return event
 
 
 def attachment_store(*, message: Message, file: FileIn, content_id: str = "") -> Attachment:

@@ -101,7 +101,12 @@ def _store(inbound: InboundMessage) -> Receipt:
         )
     events.publish(
         events.MessageReceived(
-            message_id=message.pk, case_id=case.pk, case_created=case_created, channel_kind=inbound.channel.kind
+            message_id=message.pk,
+            case_id=case.pk,
+            case_created=case_created,
+            channel_kind=inbound.channel.kind,
+            customer_id=customer.pk,
+            customer_created=identification.created,
         )
     )
     return Receipt(message=message, case=case, case_created=case_created, duplicate=False)

@@ -1,0 +1,7 @@
+"""API: customer data."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["customer data"])

@@ -1,0 +1,7 @@
+"""API: external records."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["external records"])
