@@ -18,13 +18,17 @@ WORK_CASES: Final = "cases.work_case"  # see the inbox, open cases, reply, note,
 ASSIGN_ANY: Final = "cases.assign_any"  # assign a case to another agent or team
 VIEW_CUSTOMERS: Final = "customers.view_customer"
 CHANGE_CUSTOMERS: Final = "customers.change_customer"
+MERGE_CUSTOMERS: Final = "customers.merge_customer"  # merge two customers, split an identity off
+EXPORT_CUSTOMERS: Final = "customers.export_customer"  # GDPR: everything about a customer as JSON
+ERASE_CUSTOMERS: Final = "customers.erase_customer"  # GDPR: anonymise a customer
+CHANGE_RECORDS: Final = "customers.change_externalrecord"  # upsert and import external records
 MANAGE_TOKENS: Final = "accounts.manage_tokens"  # create and revoke API tokens for any user
 VIEW_SENT_MAIL: Final = "accounts.view_sent_mail"  # the local mailbox of `tiski demo`
 VIEW_QUARANTINE: Final = "tiski_channels.view_quarantinedmail"  # mail that could not be stored, kept raw
 CHANGE_QUARANTINE: Final = "tiski_channels.change_quarantinedmail"  # re-process or dismiss it
 
 _AGENT_PERMS = [WORK_CASES, VIEW_CUSTOMERS, CHANGE_CUSTOMERS, "customers.add_customer"]
-_LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY]
+_LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY, MERGE_CUSTOMERS]
 _ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
 
 # Administrators also manage everything in these apps through the admin (channels, teams, users, categories …).
