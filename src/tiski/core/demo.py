@@ -29,8 +29,10 @@ from tiski.cases.models import Case, CaseEvent, Category, Message, Note
 from tiski.channels.interface import InboundMessage, Threading
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.services import message_receive
+from tiski.core.demo_records import demo_records_create
 from tiski.customers.models import Customer, Identity, Organization
 from tiski.customers.services import Handle
+from tiski.notifications.models import Follow
 
 COMPANY = "Pohjolan Pyörä ja Ulkoilu Oy"
 DOMAIN = "pohjolanpyora.example"
@@ -1042,6 +1044,14 @@ def _anssi_journey(
         CaseEvent.objects.filter(case=case).update(created_at=at)
 
 
+def _follows_create(*, base: DemoBase, anssi: Customer) -> None:
+    """Minna follows Anssi, the reference customer; Maija follows the open cases she owns of gold customers."""
+    minna, maija = base.users["minna"], base.users["maija"]
+    Follow.objects.create(user=minna, customer=anssi)
+    for case in Case.objects.filter(owner=maija, customer__tier=Customer.Tier.GOLD, status__in=Case.OPEN_STATUSES)[:3]:
+        Follow.objects.create(user=maija, case=case)
+
+
 def demo_load(*, seed: int = SEED) -> DemoResult:
     """Load the demo company once: a second call finds it loaded and returns created=False.
 
@@ -1059,6 +1069,8 @@ def demo_load(*, seed: int = SEED) -> DemoResult:
         customers = _customers_create(rng, now)
         history = _cases_create(base=base, customers=customers, rng=rng, now=now)
         history.write()
+        demo_records_create(customers=customers, rng=rng, now=now)
+        _follows_create(base=base, anssi=customers[0])
         # Subscribers to "message received" (auto-replies, routing) must not act on invented history.
         DBTaskResult.objects.filter(enqueued_at__gte=now).delete()
     return DemoResult(
