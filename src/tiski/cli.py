@@ -27,6 +27,9 @@ Manage it:
   create-token     issue an API token for a user
   load-demo        load the demo company into the database
   seed-cases       bulk-create many cases for performance testing
+  import-records   import orders, invoices, contracts … from a CSV or JSON file
+  customer-export  everything about one customer as JSON (GDPR access request)
+  customer-erase   anonymise one customer (GDPR erasure), statistics stay
 
 --data-dir DIR (or TISKI_DATA_DIR) holds the SQLite database, the secret key and uploaded files;
 docs/configuration.md lists every setting.

@@ -187,6 +187,8 @@ else:
 TISKI_CASE_PREFIX = os.environ.get("TISKI_CASE_PREFIX", "TSK")
 TISKI_CASE_NUMBER_OFFSET = 1000
 TISKI_PHONE_REGION = os.environ.get("TISKI_PHONE_REGION", "FI")
+TISKI_EMAIL_STRIP_PLUS = env_bool("TISKI_EMAIL_STRIP_PLUS")  # anssi+shop@example.com is anssi@example.com
+TISKI_MATCH_MIN_SCORE = env_int("TISKI_MATCH_MIN_SCORE", 60)  # suggest a known customer from this score (0-100)
 TISKI_BASE_URL = os.environ.get("TISKI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 TISKI_WEBFORM_MAX_ATTACHMENT_BYTES = env_int("TISKI_WEBFORM_MAX_ATTACHMENT_MB", 10) * 1024 * 1024
 TISKI_WEBFORM_MAX_ATTACHMENTS = env_int("TISKI_WEBFORM_MAX_ATTACHMENTS", 5)
@@ -216,3 +218,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("TISKI_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------------------------------------------------
+# Collaboration around customers: notifications by email, the marketing-suppression webhook.
+# (docs/configuration.md, "Following, notifications and marketing suppression")
+TISKI_NOTIFY_EMAIL_MAX_ATTEMPTS = env_int("TISKI_NOTIFY_EMAIL_MAX_ATTEMPTS", 5)
+TISKI_NOTIFY_EMAIL_BACKOFF_S = env_int("TISKI_NOTIFY_EMAIL_BACKOFF_S", 60)
+# POSTed {"event": "customer.marketing_suppression", …} whenever a customer's "do not market" changes; signed
+# with HMAC-SHA256 of the body under the secret (X-Tiski-Signature: sha256=<hex>). Nothing is sent while unset.
+TISKI_MARKETING_WEBHOOK_URL = os.environ.get("TISKI_MARKETING_WEBHOOK_URL", "").strip()
+TISKI_MARKETING_WEBHOOK_SECRET = os.environ.get("TISKI_MARKETING_WEBHOOK_SECRET", "")
+TISKI_MARKETING_WEBHOOK_MAX_ATTEMPTS = env_int("TISKI_MARKETING_WEBHOOK_MAX_ATTEMPTS", 10)
+TISKI_MARKETING_WEBHOOK_BACKOFF_S = env_int("TISKI_MARKETING_WEBHOOK_BACKOFF_S", 30)

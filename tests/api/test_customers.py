@@ -119,7 +119,7 @@ def test_update_adds_and_removes_identities(api, receive):
         },
     )
     assert response.status_code == 200
-    assert [(i["kind"], i["value"]) for i in response.json()["identities"]] == [("whatsapp", "+358401234567")]
+    assert [(i["kind"], i["value"]) for i in response.json()["identities"]] == [("phone", "+358401234567")]
 
 
 def test_update_adding_an_identity_of_another_customer_answers_409_and_changes_nothing(api, receive):

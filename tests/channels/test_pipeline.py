@@ -218,14 +218,24 @@ def test_message_received_is_published_to_durable_and_live_subscribers(receive, 
         events.unsubscribe(events.MessageReceived, seen.append)
     assert seen == [
         events.MessageReceived(
-            message_id=receipt.message.pk, case_id=receipt.case.pk, case_created=True, channel_kind="webform"
+            message_id=receipt.message.pk,
+            case_id=receipt.case.pk,
+            case_created=True,
+            channel_kind="webform",
+            customer_id=receipt.case.customer_id,
+            customer_created=True,
         )
     ]
-    assert DBTaskResult.objects.count() == 0  # no durable subscriber wants web-form messages: nothing enqueued
+    # A new customer's match suggestions are looked for in the background; nothing else wants web-form messages.
+    assert [row.task_path.rsplit(".", 1)[-1] for row in DBTaskResult.objects.all()] == [
+        "suggestions_refresh_for_contact"
+    ]
 
 
 @task()
-def on_message(message_id: int, case_id: int, case_created: bool, channel_kind: str) -> None:
+def on_message(
+    message_id: int, case_id: int, case_created: bool, channel_kind: str, customer_id: int, customer_created: bool
+) -> None:
     """A durable subscriber for the test below (a real task, enqueued in the real database)."""
 
 
@@ -243,6 +253,8 @@ def test_durable_subscriber_is_enqueued_in_the_same_transaction(receive):
         "case_id": receipt.case.pk,
         "case_created": True,
         "channel_kind": "webform",
+        "customer_id": receipt.case.customer_id,
+        "customer_created": True,
     }
 
 

@@ -16,7 +16,7 @@ from tiski.api.schemas import AUTH_ERRORS, OMITTED, ErrorOut, IdentityKind, Iden
 from tiski.api.timestamps import aware
 from tiski.customers.models import Customer
 from tiski.customers.selectors import customer_get, customer_list
-from tiski.customers.services import Handle, customer_create, customer_update
+from tiski.customers.services import Handle, customer_change, customer_create
 
 ADD_CUSTOMERS = "customers.add_customer"
 
@@ -53,14 +53,29 @@ class CustomerOut(Schema):
     language: str = Field(description='The customer\'s language ("fi", "en"), or "" when unknown.')
     tier: str = Field(description="standard, silver, gold or vip; service levels may depend on it.")
     notes: str
+    address: str
+    interests: str
+    provisional: bool = Field(description="Created by a contact from an unknown handle and not confirmed yet.")
+    do_not_market: bool = Field(description="True while the customer has an open complaint case.")
+    field_sources: dict[str, str] = Field(description='Where each field\'s value came from: {"address": "import:erp"}.')
     organization: OrganizationOut | None
     identities: list[IdentityOut]
     created_at: datetime
     updated_at: datetime
 
     @staticmethod
+    def resolve_do_not_market(obj: Customer) -> bool:
+        return obj.marketing_suppressed
+
+    @staticmethod
     def resolve_identities(obj: Customer) -> list[Any]:
         return list(obj.identities.all())
+
+
+class CustomerChangedOut(CustomerOut):
+    skipped: dict[str, str] = Field(
+        description="Fields not written because a higher-ranked source set them: field → that source."
+    )
 
 
 class CustomerPage(PageMeta):
@@ -87,6 +102,15 @@ class CustomerPatch(Schema):
     language: str = Field(OMITTED, max_length=8)
     tier: TierName = Field(OMITTED)
     notes: str = Field(OMITTED, max_length=20_000)
+    address: str = Field(OMITTED, max_length=2000)
+    interests: str = Field(OMITTED, max_length=2000)
+    source: str = Field(
+        "",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,48}$",
+        description="The system the values come from (erp, crm …), recorded as api:<source> for the master-data "
+        "rules: a field whose value came from a higher-ranked source is kept and listed in `skipped`. "
+        "Default: the token's user name.",
+    )
     add_identities: list[IdentityIn] = Field(
         default_factory=list, max_length=50, description="Identities to attach to the customer."
     )
@@ -134,18 +158,22 @@ def customers_create(request: HttpRequest, data: CustomerIn) -> Status[Customer]
 
 @router.patch(
     "/customers/{customer_id}",
-    response={200: CustomerOut, 400: ErrorOut, 404: ErrorOut, 409: IdentityTakenOut, **AUTH_ERRORS},
+    response={200: CustomerChangedOut, 400: ErrorOut, 404: ErrorOut, 409: IdentityTakenOut, **AUTH_ERRORS},
     summary="Update a customer",
 )
 def customers_update(request: HttpRequest, customer_id: ObjectId, data: CustomerPatch) -> Customer:
-    """Change the fields given; remove, then add identities. Fields left out stay as they are."""
+    """Change the fields given, as the master-data rules allow; remove, then add identities."""
     user = require_perm(request, CHANGE_CUSTOMERS, "change customers")
     customer = customer_get(user=user, customer_id=customer_id)
-    fields = data.model_dump(exclude_unset=True, include={"name", "language", "tier", "notes"})
-    customer_update(
+    fields = data.model_dump(exclude_unset=True, include={"name", "language", "tier", "notes", "address", "interests"})
+    change = customer_change(
         customer=customer,
+        fields=fields,
         add_identities=[identity.handle() for identity in data.add_identities],
         remove_identities=[identity.handle() for identity in data.remove_identities],
-        **fields,
+        source=f"api:{data.source or user.get_username()}",
+        actor=user,
     )
-    return customer_get(user=user, customer_id=customer_id)
+    updated = customer_get(user=user, customer_id=customer_id)
+    updated.skipped = change.skipped  # type: ignore[attr-defined]
+    return updated

@@ -68,7 +68,12 @@ def _stored(inbound: InboundMessage) -> Receipt | None:
 
 
 def _store(inbound: InboundMessage) -> Receipt:
-    identification = customer_identify(handles=inbound.handles, name=inbound.sender_name, language=inbound.language)
+    identification = customer_identify(
+        handles=inbound.handles,
+        name=inbound.sender_name,
+        language=inbound.language,
+        source=f"channel:{inbound.channel.kind}",
+    )
     customer = identification.customer
     previous = _thread(inbound=inbound, customer=customer)
     case_created = previous is None or not _continues(inbound=inbound, case=previous)

@@ -30,6 +30,7 @@ from tiski.channels.interface import InboundMessage, Threading
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.services import message_receive
 from tiski.core.demo_records import demo_records_create
+from tiski.customers.matching import match_keys_rebuild, suggestions_refresh
 from tiski.customers.models import Customer, Identity, Organization
 from tiski.customers.services import Handle
 from tiski.notifications.models import Follow
@@ -1071,6 +1072,9 @@ def demo_load(*, seed: int = SEED) -> DemoResult:
         history.write()
         demo_records_create(customers=customers, rng=rng, now=now)
         _follows_create(base=base, anssi=customers[0])
+        match_keys_rebuild()
+        for provisional in Customer.objects.filter(provisional=True):
+            suggestions_refresh(customer=provisional)
         # Subscribers to "message received" (auto-replies, routing) must not act on invented history.
         DBTaskResult.objects.filter(enqueued_at__gte=now).delete()
     return DemoResult(

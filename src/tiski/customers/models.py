@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -65,6 +66,8 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at:
+            return gettext("Erased customer #%(id)s") % {"id": self.pk}
         return self.name or f"#{self.pk}"
 
 
@@ -314,3 +317,23 @@ class SignalRule(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class CustomerMatchKey(models.Model):
+    """A word of a customer's folded name ("n:anssi") or an email local part ("l:anssi.asiakas"), indexed.
+
+    Finding the customers a new contact probably is reads this table by key, never all customers; the
+    customer services keep it in step with the name and the email identities (customers.matching).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="match_keys")
+    key = models.CharField(max_length=100)
+
+    class Meta:
+        verbose_name = _("match key")
+        verbose_name_plural = _("match keys")
+        constraints = [models.UniqueConstraint(fields=["customer", "key"], name="customermatchkey_unique")]
+        indexes = [models.Index(fields=["key", "customer"], name="customermatchkey_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+"""Customer identity benchmark: customer_identify() per inbound contact with 1,000,000 identities.
+
+Seeds customers with email addresses and phone numbers (1,000,000 identities; 50,000 with --quick) into a
+fresh database — COPY on PostgreSQL, one executemany on SQLite — then measures, in each of several runs:
+
+    known      customer_identify() for handles that exist, mixed email and phone, written as people write
+               them ("ANSSI@Example.fi", "040 123 4567"): normalisation + one indexed query
+    unknown    customer_identify() for new handles: creates a provisional customer with its identity and
+               match keys, inside a transaction that is rolled back (so every run sees the same table)
+    baseline   a bare Identity.objects.filter(kind=…, value=…).first() on the normalised value: the floor of
+               finding a handle at all, in the same run on the same database
+
+and prints p50/p95/p99 in milliseconds and calls per second (medians over the runs). The target is a known
+handle's p99 under 2 ms on PostgreSQL; the ratio known/baseline is comparable across machines.
+
+    python benchmarks/customer_identity.py [--quick] [--db sqlite|postgres] [--runs N] [--identities N]
+                                           [--calls N] [--phase identify|panel|all] [--keep] [--reuse]
+
+--phase chooses what is measured: identify (this), panel (the 360° view's server time: a hook, not
+implemented here yet) or all. --keep leaves the seeded database for a later --reuse.
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "tiski_bench_identity"
+
+FIRST = ["Anssi", "Maija", "Matti", "Liisa", "Juha", "Anna", "Mikko", "Sari", "Timo", "Aino", "Pekka", "Eeva"]
+LAST = ["Asiakas", "Mäkinen", "Virtanen", "Korhonen", "Nieminen", "Laine", "Heikkinen", "Koskinen", "Järvinen"]
+DOMAINS = ["gmail.com", "outlook.com", "firma.fi", "yritys.fi", "example.com", "posti.fi", "kauppa.fi"]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--quick", action="store_true", help="50,000 identities, fewer calls, 2 runs")
+    parser.add_argument("--identities", type=int, help="identities to seed (default 1,000,000; 50,000 with --quick)")
+    parser.add_argument("--calls", type=int, help="known-handle calls per run (default 5000; 2000 with --quick)")
+    parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; 2 with --quick)")
+    parser.add_argument("--phase", choices=("identify", "panel", "all"), default="identify")
+    parser.add_argument("--postgres-url", default=os.environ.get("TISKI_BENCH_POSTGRES_URL", PG_ADMIN_URL))
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="use the kept database as it is (no seeding)")
+    parser.add_argument("--workdir", help="data directory (SQLite database); default: a new temporary one")
+    args = parser.parse_args()
+    args.identities = args.identities or (50_000 if args.quick else 1_000_000)
+    args.calls = args.calls or (2000 if args.quick else 5000)
+    args.runs = args.runs or (2 if args.quick else 3)
+    return args
+
+
+def pg_database(admin_url: str, *, create: bool, reuse: bool = False) -> str:
+    """Drop the benchmark database and, when CREATE, create it afresh (REUSE: keep it); return its URL."""
+    import dj_database_url
+    import psycopg
+
+    db = dj_database_url.parse(admin_url)
+    params = {
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+        "user": db["USER"] or "postgres",
+        "password": db["PASSWORD"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**params) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_BENCH_DB,)).fetchone()
+        if not (reuse and exists):
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+            if create:
+                conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{PG_BENCH_DB}"
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line), ""
+        )
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --- Seeding ----------------------------------------------------------------------------------------------
+
+
+def email_of(n: int) -> str:
+    return f"{FIRST[n % len(FIRST)].lower()}.{n}@{DOMAINS[n % len(DOMAINS)]}"
+
+
+def phone_of(n: int) -> str:
+    return f"+35840{n:07d}"  # +358 40 0000000 … : Finnish mobile numbers, unique per customer
+
+
+def national(phone: str) -> str:
+    """Return "+35840…" as a person in Finland writes it: "040 123 4567"."""
+    digits = "0" + phone[4:]
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+def _template(model: Any, **values: Any) -> tuple[list[str], list[Any]]:
+    """Return the columns and database values of a row of MODEL with VALUES and every other field's default."""
+    from django.db import connection
+
+    instance = model(**values)
+    columns, row = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        value = field.pre_save(instance, add=True)
+        columns.append(field.column)
+        row.append(field.get_db_prep_save(value, connection))
+    return columns, row
+
+
+def _bulk_insert(model: Any, columns: list[str], rows: Iterator[list[Any]]) -> None:
+    from django.db import connection
+
+    table = model._meta.db_table
+    names = ", ".join(connection.ops.quote_name(c) for c in ["id", *columns])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor: COPY
+            with raw.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+    else:
+        marks = ", ".join(["%s"] * (len(columns) + 1))
+        with connection.cursor() as cursor:
+            batch: list[list[Any]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 20_000:
+                    cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", batch)
+                    batch = []
+            if batch:
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", batch)
+
+
+def seed(identities: int) -> dict[str, int]:
+    """Create customers with an email address each, the first ones also a phone number: IDENTITIES in all."""
+    from django.db import connection, transaction
+
+    from tiski.customers.models import Customer, Identity
+    from tiski.customers.normalize import fold_name
+
+    customers = max(1, identities * 6 // 10)
+    phones = identities - customers
+    c_columns, c_template = _template(Customer, name="x", name_key="x", field_sources={"name": "import:bench"})
+    name_at, key_at = c_columns.index("name"), c_columns.index("name_key")
+    i_columns, i_template = _template(Identity, customer_id=1, kind="email", value="x", verified=True)
+    customer_at, kind_at, value_at = (
+        i_columns.index("customer_id"),
+        i_columns.index("kind"),
+        i_columns.index("value"),
+    )
+
+    def customer_rows() -> Iterator[list[Any]]:
+        for n in range(1, customers + 1):
+            row = list(c_template)
+            name = f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST)) % len(LAST)]}"
+            row[name_at], row[key_at] = name, fold_name(name)
+            yield [n, *row]
+
+    def identity_rows() -> Iterator[list[Any]]:
+        pk = 0
+        for n in range(1, customers + 1):
+            row = list(i_template)
+            row[customer_at], row[kind_at], row[value_at] = n, "email", email_of(n)
+            pk += 1
+            yield [pk, *row]
+            if n <= phones:
+                row = list(i_template)
+                row[customer_at], row[kind_at], row[value_at] = n, "phone", phone_of(n)
+                pk += 1
+                yield [pk, *row]
+
+    with transaction.atomic():
+        _bulk_insert(Customer, c_columns, customer_rows())
+        _bulk_insert(Identity, i_columns, identity_rows())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {"customers": customers, "identities": Identity.objects.count()}
+
+
+# --- The identify phase -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    samples_ms: list[float]
+    elapsed_s: float
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "p50_ms": percentile(self.samples_ms, 0.50),
+            "p95_ms": percentile(self.samples_ms, 0.95),
+            "p99_ms": percentile(self.samples_ms, 0.99),
+            "calls_per_s": len(self.samples_ms) / self.elapsed_s,
+        }
+
+
+def timed_pairs(pairs: list[tuple[Callable[[], object], Callable[[], object]]]) -> tuple[Timing, Timing]:
+    """Time each pair's calls one after the other (in alternating order); return the two timings."""
+    first: list[float] = []
+    second: list[float] = []
+    for index, (one, other) in enumerate(pairs):
+        order = ((one, first), (other, second)) if index % 2 else ((other, second), (one, first))
+        for call, samples in order:
+            t0 = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - t0) * 1000)
+    return Timing(first, sum(first) / 1000), Timing(second, sum(second) / 1000)
+
+
+def phase_identify(args: argparse.Namespace, seeded: dict[str, int]) -> dict[str, Any]:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tiski.customers.models import Identity
+    from tiski.customers.services import Handle, customer_identify
+
+    customers = seeded["customers"]
+    phones = seeded["identities"] - customers
+    rng = random.Random(4)
+
+    def known_handles(count: int) -> list[tuple[Handle, str, str]]:
+        """(handle as written, stored kind, stored value) for COUNT random existing identities."""
+        chosen = []
+        for _ in range(count):
+            n = rng.randrange(1, customers + 1)
+            if n <= phones and rng.random() < 0.5:
+                chosen.append(
+                    (Handle(rng.choice(["phone", "sms", "whatsapp"]), national(phone_of(n))), "phone", phone_of(n))
+                )
+            else:
+                address = email_of(n)
+                written = address.upper() if rng.random() < 0.2 else address
+                chosen.append((Handle("email", written), "email", address))
+        return chosen
+
+    def identify(handle: Handle) -> Callable[[], object]:
+        def call() -> object:
+            result = customer_identify(handles=[handle], name="Anssi Asiakas")
+            assert not result.created
+            return result
+
+        return call
+
+    def lookup(kind: str, value: str) -> Callable[[], object]:
+        return lambda: Identity.objects.filter(kind=kind, value=value).first()
+
+    def unknown(n: int) -> Callable[[], object]:
+        handle = Handle("email", f"new.{n}@unknown.example") if n % 2 else Handle("sms", f"+35850{n:07d}")
+
+        def call() -> object:
+            return customer_identify(handles=[handle], name="Uusi Asiakas", source="channel:email")
+
+        return call
+
+    # Warm up: connection, query plans, Python caches.
+    for handle, kind, value in known_handles(300):
+        identify(handle)()
+        lookup(kind, value)()
+    sample_handle, _kind, _value = known_handles(1)[0]
+    with CaptureQueriesContext(connection) as captured:
+        customer_identify(handles=[sample_handle], name="Anssi Asiakas")
+    plan = ""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN ANALYZE " + captured.captured_queries[0]["sql"])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    runs: list[dict[str, float]] = []
+    unknown_calls = max(200, args.calls // 5)
+    for run in range(1, args.runs + 1):
+        handles = known_handles(args.calls)
+        # Interleaved, so that the machine's noise falls on both alike.
+        baseline, known = timed_pairs([(lookup(kind, value), identify(handle)) for handle, kind, value in handles])
+        unknown_samples: list[float] = []
+        started = time.perf_counter()
+        for n in range(unknown_calls):
+            call = unknown(run * 1_000_000 + n)
+            with transaction.atomic():
+                t0 = time.perf_counter()
+                created = call()
+                unknown_samples.append((time.perf_counter() - t0) * 1000)
+                transaction.set_rollback(True)
+            assert getattr(created, "created", False)
+        unknown_timing = Timing(unknown_samples, time.perf_counter() - started)
+        figures = {
+            **{f"known_{k}": v for k, v in known.figures().items()},
+            **{f"unknown_{k}": v for k, v in unknown_timing.figures().items()},
+            **{f"baseline_{k}": v for k, v in baseline.figures().items()},
+        }
+        runs.append(figures)
+        print(
+            f"run {run}/{args.runs}: known p50 {figures['known_p50_ms']:.3f} p95 {figures['known_p95_ms']:.3f} "
+            f"p99 {figures['known_p99_ms']:.3f} ms ({figures['known_calls_per_s']:.0f}/s) | unknown p50 "
+            f"{figures['unknown_p50_ms']:.3f} p99 {figures['unknown_p99_ms']:.3f} ms | baseline p50 "
+            f"{figures['baseline_p50_ms']:.3f} p99 {figures['baseline_p99_ms']:.3f} ms",
+            flush=True,
+        )
+    result: dict[str, Any] = {
+        key: round(statistics.median(run[key] for run in runs), 3 if key.endswith("_ms") else 0) for key in runs[0]
+    }
+    result["known_queries"] = len(captured.captured_queries)
+    result["known_ratio_to_baseline_p50"] = round(result["known_p50_ms"] / result["baseline_p50_ms"], 2)
+    result["known_calls"] = args.calls
+    result["unknown_calls"] = unknown_calls
+    if plan:
+        print("plan of the known-handle query:\n  " + plan.replace("\n", "\n  "))
+    return result
+
+
+def phase_panel(args: argparse.Namespace, seeded: dict[str, int]) -> dict[str, Any]:
+    """Hook for the 360° panel's server time (a customer with 10,000 timeline entries): not measured yet."""
+    print("panel phase: not implemented in this script yet (hook: phase_panel)", flush=True)
+    return {"panel": "not implemented"}
+
+
+PHASES: dict[str, Callable[[argparse.Namespace, dict[str, int]], dict[str, Any]]] = {
+    "identify": phase_identify,
+    "panel": phase_panel,
+}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tiski.customers.models import Customer, Identity
+
+    info = machine()
+    print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}")
+    call_command("migrate", verbosity=0)
+    if args.reuse and Identity.objects.exists():
+        seeded = {"customers": Customer.objects.count(), "identities": Identity.objects.count()}
+        seed_s = 0.0
+    else:
+        print(f"database: {connection.vendor}, seeding {args.identities:,} identities …", flush=True)
+        started = time.monotonic()
+        seeded = seed(args.identities)
+        seed_s = time.monotonic() - started
+    print(f"{seeded['identities']:,} identities of {seeded['customers']:,} customers (seeded in {seed_s:.1f} s)")
+    results: dict[str, Any] = {"db": args.db, **seeded, "runs": args.runs, "seed_s": round(seed_s, 1)}
+    phases = list(PHASES) if args.phase == "all" else [args.phase]
+    for phase in phases:
+        results.update(PHASES[phase](args, seeded))
+    results["machine"] = info
+    return results
+
+
+def main() -> None:
+    args = parse_args()
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tiski-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ["TISKI_DATA_DIR"] = str(workdir)
+    os.environ["TISKI_LOG_LEVEL"] = "WARNING"
+    os.environ.pop("TISKI_DEBUG", None)
+    os.environ.setdefault("TISKI_SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tiski.settings"
+    if args.db == "postgres":
+        os.environ["DATABASE_URL"] = pg_database(args.postgres_url, create=True, reuse=args.reuse)
+    else:
+        os.environ.pop("DATABASE_URL", None)
+
+    import django
+
+    django.setup()
+    try:
+        results = run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if args.keep or args.reuse:
+            print(f"kept: {workdir if args.db == 'sqlite' else PG_BENCH_DB}", file=sys.stderr)
+        else:
+            if args.db == "postgres":
+                pg_database(args.postgres_url, create=False)
+            shutil.rmtree(workdir, ignore_errors=True)
+    known = results.get("known_p99_ms")
+    if known is not None:
+        verdict = "meets" if known < 2 else "misses"
+        print(f"{args.db}: identify p99 {known} ms for a known handle ({verdict} the 2 ms target)")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
