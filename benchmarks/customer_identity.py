@@ -17,8 +17,9 @@ handle's p99 under 2 ms on PostgreSQL; the ratio known/baseline is comparable ac
     python benchmarks/customer_identity.py [--quick] [--db sqlite|postgres] [--runs N] [--identities N]
                                            [--calls N] [--phase identify|panel|all] [--keep] [--reuse]
 
---phase chooses what is measured: identify (this), panel (the 360° view's server time: a hook, not
-implemented here yet) or all. --keep leaves the seeded database for a later --reuse.
+--phase chooses what is measured: identify (above), panel (the 360° page, a timeline page 40 deep and the
+case view for a customer with 10,000 timeline entries — 1,000 with --quick — as server time, against the
+login page) or all. --keep leaves the seeded database for a later --reuse.
 
 The last line printed is one JSON object with the figures.
 """
@@ -341,10 +342,196 @@ def phase_identify(args: argparse.Namespace, seeded: dict[str, int]) -> dict[str
     return result
 
 
+PANEL_CASES = 400  # × (20 messages + 3 case events + 2 notes) = 10,000 timeline entries
+PANEL_MESSAGES, PANEL_EVENTS, PANEL_NOTES = 20, 3, 2
+
+
+def seed_panel(cases: int) -> tuple[Any, Any, Any]:
+    """Create an agent and one customer with CASES × 25 timeline entries over two years; return them and a case."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tiski.accounts.services import agent_create
+    from tiski.cases.models import Case, CaseEvent, Message, Note
+    from tiski.channels.models import Channel, ChannelKind
+    from tiski.customers.models import Customer, ExternalRecord, Identity
+
+    agent = agent_create(username="bench-agent", password="bench-password-1", role="agent", first_name="Bench")
+    channels = [
+        Channel.objects.create(kind=kind, name=f"bench {kind}", address=f"{kind}@bench.example")
+        for kind in (ChannelKind.EMAIL, ChannelKind.CHAT, ChannelKind.PHONE, ChannelKind.SMS)
+    ]
+    customer = Customer.objects.create(name="Panel Asiakas", language="fi", tier=Customer.Tier.GOLD)
+    Identity.objects.create(customer=customer, kind="email", value="panel.asiakas@bench.example", verified=True)
+    Identity.objects.create(customer=customer, kind="phone", value="+358401110000")
+    now = timezone.now()
+    rng = random.Random(7)
+    case_rows = []
+    for n in range(cases):
+        opened = now - timedelta(days=730 * (cases - n) / cases)
+        closed = n < cases - 5
+        case_rows.append(
+            Case(
+                subject=f"Kysymys tilauksesta {100000 + n}",
+                customer=customer,
+                channel=channels[n % len(channels)],
+                owner=agent,
+                status=Case.Status.CLOSED if closed else Case.Status.OPEN,
+                created_at=opened,
+                updated_at=opened,
+            )
+        )
+    Case.objects.bulk_create(case_rows, batch_size=500)
+    messages, events, notes = [], [], []
+    for case in case_rows:
+        for m in range(PANEL_MESSAGES):
+            at = case.created_at + timedelta(minutes=17 * m)
+            inbound = m % 2 == 0
+            messages.append(
+                Message(
+                    case=case,
+                    channel=case.channel,
+                    direction=Message.Direction.IN if inbound else Message.Direction.OUT,
+                    author=Message.Author.CUSTOMER if inbound else Message.Author.AGENT,
+                    author_user=None if inbound else agent,
+                    body_text=" ".join(rng.choice(LAST) for _ in range(40)),
+                    full_text="",
+                    created_at=at,
+                )
+            )
+        for e in range(PANEL_EVENTS):
+            events.append(
+                CaseEvent(
+                    case=case,
+                    kind=CaseEvent.Kind.STATUS_CHANGED,
+                    actor=agent,
+                    data={"old": "open", "new": "solved" if e % 2 else "open"},
+                    created_at=case.created_at + timedelta(minutes=5 + 60 * e),
+                )
+            )
+        for k in range(PANEL_NOTES):
+            notes.append(
+                Note(
+                    case=case,
+                    author=agent,
+                    body="Soitettu asiakkaalle.",
+                    created_at=case.created_at + timedelta(minutes=9 + k),
+                )
+            )
+    Message.objects.bulk_create(messages, batch_size=2000)
+    CaseEvent.objects.bulk_create(events, batch_size=2000)
+    Note.objects.bulk_create(notes, batch_size=2000)
+    _history_times()  # created_at is auto_now_add: bulk_create stamped every row "now"
+    ExternalRecord.objects.bulk_create(
+        ExternalRecord(
+            kind=("order", "invoice", "contract", "asset", "visit")[n % 5],
+            source="bench",
+            external_id=f"R-{n}",
+            customer=customer,
+            title=f"Record {n}",
+            status="delivered",
+            date=(now - timedelta(days=n)).date(),
+        )
+        for n in range(60)
+    )
+    return agent, customer, case_rows[-1]
+
+
+def _history_times() -> None:
+    """Spread the bulk-created rows (auto_now_add stamped them "now") over each case's own history."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("cases_message", "cases_caseevent", "cases_note"):
+            cursor.execute(
+                f"UPDATE {table} SET created_at = (SELECT c.created_at FROM cases_case c WHERE c.id = case_id) "
+                f"+ (id % 97) * INTERVAL '7 minutes'"
+                if connection.vendor == "postgresql"
+                else f"UPDATE {table} SET created_at = datetime((SELECT c.created_at FROM cases_case c "
+                f"WHERE c.id = case_id), '+' || ((id % 97) * 7) || ' minutes')"
+            )
+
+
 def phase_panel(args: argparse.Namespace, seeded: dict[str, int]) -> dict[str, Any]:
-    """Hook for the 360° panel's server time (a customer with 10,000 timeline entries): not measured yet."""
-    print("panel phase: not implemented in this script yet (hook: phase_panel)", flush=True)
-    return {"panel": "not implemented"}
+    """Time the 360° page, its timeline pages deep in the history and the case view for a customer with 10,000
+    timeline entries, against the login page as the framework's floor, as server time in this process."""
+    from django.db import connection
+    from django.test import Client
+
+    from tiski.customers.selectors import customer_timeline
+
+    cases = max(40, PANEL_CASES // (10 if args.quick else 1))
+    started = time.monotonic()
+    agent, customer, case = seed_panel(cases)
+    entries = cases * (PANEL_MESSAGES + PANEL_EVENTS + PANEL_NOTES)
+    print(
+        f"panel: customer with {entries:,} timeline entries in {cases} cases "
+        f"(seeded in {time.monotonic() - started:.1f} s)"
+    )
+    cursors: list[str] = []
+    cursor = None
+    for _ in range(40):  # the cursor of page 40: "load older" pressed 39 times
+        page = customer_timeline(user=agent, customer=customer, before=cursor, kinds=None, channel=None, limit=50)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+        cursors.append(cursor)
+    deep = cursors[-1]
+    client = Client(raise_request_exception=True, SERVER_NAME="127.0.0.1")
+    client.force_login(agent)
+    pages = {
+        "page": f"/console/customers/{customer.pk}/",
+        "timeline_deep": f"/console/customers/{customer.pk}/timeline/?before={deep}",
+        "timeline_chat": f"/console/customers/{customer.pk}/timeline/?channel=chat",
+        "case": f"/console/cases/{case.reference}/",
+        "baseline": "/login/",
+    }
+    anonymous = Client(SERVER_NAME="127.0.0.1")
+    for name, url in pages.items():  # warm up and check
+        headers = {"HTTP_HX_REQUEST": "true"} if "timeline" in name else {}
+        response = (anonymous if name == "baseline" else client).get(url, **headers)
+        assert response.status_code == 200, (name, response.status_code)
+    queries: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        client.get(pages["page"])
+    case_queries = len(queries)
+    with connection.execute_wrapper(count):
+        client.get(pages["case"])
+    case_queries = len(queries) - case_queries
+    requests = 40 if args.quick else 150
+    per_run: dict[str, list[Timing]] = {name: [] for name in pages}
+    for _ in range(args.runs):
+        for name, url in pages.items():
+            samples: list[float] = []
+            who = anonymous if name == "baseline" else client
+            headers = {"HTTP_HX_REQUEST": "true"} if "timeline" in name else {}
+            began = time.perf_counter()
+            for _ in range(requests):
+                t0 = time.perf_counter()
+                who.get(url, **headers)
+                samples.append((time.perf_counter() - t0) * 1000)
+            per_run[name].append(Timing(samples, time.perf_counter() - began))
+    result: dict[str, Any] = {
+        "panel_entries": entries,
+        "page_queries": len(queries) - case_queries,
+        "case_queries": case_queries,
+    }
+    for name, timings in per_run.items():
+        for q in ("p50", "p95", "p99"):
+            result[f"{name}_{q}_ms"] = round(statistics.median(t.figures()[f"{q}_ms"] for t in timings), 2)
+    result["page_vs_baseline_p50"] = round(result["page_p50_ms"] / result["baseline_p50_ms"], 1)
+    print(
+        f"360° page p50/p95/p99 {result['page_p50_ms']}/{result['page_p95_ms']}/{result['page_p99_ms']} ms "
+        f"({result['page_queries']} queries); timeline page 40 p95 {result['timeline_deep_p95_ms']} ms; "
+        f"case view p95 {result['case_p95_ms']} ms; login page p50 {result['baseline_p50_ms']} ms"
+    )
+    return result
 
 
 PHASES: dict[str, Callable[[argparse.Namespace, dict[str, int]], dict[str, Any]]] = {
