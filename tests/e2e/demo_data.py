@@ -5,7 +5,8 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -18,8 +19,9 @@ from tiski.channels.email.inbound import email_receive
 from tiski.channels.interface import InboundAttachment, InboundMessage
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.services import message_receive
-from tiski.customers.models import Customer
+from tiski.customers.models import Customer, CustomerEvent, ExternalRecord, MatchSuggestion, Organization, SourceSystem
 from tiski.customers.services import Handle
+from tiski.notifications.models import Follow, Notification
 
 SUBJECTS = [
     ("Tilaus 48213 ei ole saapunut", "fi", "Liisa Laine", "liisa.laine@example.fi"),
@@ -46,6 +48,9 @@ class Demo:
     administrator: User
     html_message: Message  # an email with formatted HTML: an inline (cid) image and a remote one
     split_message: Message  # the customer's follow-up that raises a new topic
+    customer: Customer | None = None  # Liisa: records, signals, a long history (the 360° page)
+    provisional_case: Case | None = None  # an SMS from an unknown number, with a suggested match
+    organization: Organization | None = None
 
 
 def _png(width: int, height: int) -> bytes:
@@ -262,6 +267,8 @@ def demo_fill(*, agent: User, other_agent: User, team_lead: User, administrator:
     email_receive(raw=BROKEN_MAIL, mailbox=email, source="imap")
     email_receive(raw=b"\x00\x01 not a mail at all" * 40, mailbox=email, source="smtp")
 
+    extra = _fill_360(customer=customer, main=main, team_lead=team_lead, admin=administrator)
+
     api_token_issue(user=agent, name="Tilausjärjestelmä")
     old = api_token_issue(user=administrator, name="CRM sync (old)")
     old.token.revoked_at = timezone.now() - timedelta(days=3)
@@ -272,4 +279,150 @@ def demo_fill(*, agent: User, other_agent: User, team_lead: User, administrator:
         administrator=administrator,
         html_message=receipt.message,
         split_message=customer_back,
+        customer=Customer.objects.get(pk=customer.pk),
+        provisional_case=extra["provisional_case"],
+        organization=extra["organization"],
     )
+
+
+def _days(n: int) -> date:
+    return timezone.localdate() + timedelta(days=n)
+
+
+def _fill_360(*, customer: Customer, main: Case, team_lead: User, admin: User) -> dict[str, object]:
+    """Give Liisa records and a profile, open a complaint for a B2B customer, and an SMS from an unknown number."""
+    SourceSystem.objects.create(
+        slug="shop", name="Verkkokauppa", url_template="https://shop.example/admin/{kind}/{external_id}"
+    )
+    SourceSystem.objects.create(slug="erp", name="ERP", url_template="https://erp.example/{kind}s/{external_id}")
+    Customer.objects.filter(pk=customer.pk).update(
+        address="Hämeenkatu 12 A 4\n33100 Tampere",
+        interests="Talvivaatteet, retkeily; katsellut nelivetoisia sähköpyöriä",
+        language="fi",
+    )
+    rows = [
+        ("order", "shop", "48213", "Talvitakki Revontuli, M, musta", "shipped", -26, -2, None, "189.00", {}),
+        ("order", "shop", "48102", "Merinovillapaita ja pipo", "delivered", -41, -37, None, "94.80", {}),
+        ("order", "shop", "47720", "Vaelluskengät Kaamos GTX", "delivered", -120, -116, None, "159.00", {}),
+        ("invoice", "erp", "900412", "Lasku tilauksesta 48102", "paid", -41, -27, None, "94.80", {}),
+        ("invoice", "erp", "900518", "Lasku tilauksesta 48213", "open", -26, 2, None, "189.00", {}),
+        ("contract", "erp", "KA-2019-114", "Kanta-asiakassopimus Gold", "active", -1900, None, 24, "0.00", {}),
+        (
+            "asset",
+            "shop",
+            "SN-77120",
+            "Sähköpyörä Tunturi eMax 2023",
+            "in_use",
+            -400,
+            None,
+            None,
+            None,
+            {"condition": "hyvä", "serial": "TU-23-77120"},
+        ),
+        ("visit", "erp", "H-2211", "Syyshuolto: jarrut ja vaihteet säädetty", "done", -60, None, None, "89.00", {}),
+        (
+            "survey",
+            "erp",
+            "S-5520",
+            "Palautekysely, tilaus 48102",
+            "answered",
+            -36,
+            None,
+            None,
+            None,
+            {"score": 2, "scale": 5, "comment": "Toimitus kesti liian kauan."},
+        ),
+    ]
+    for kind, source, external_id, title, status, day, due, renewal, amount, attributes in rows:
+        ExternalRecord.objects.create(
+            kind=kind,
+            source=source,
+            external_id=external_id,
+            customer=customer,
+            title=title,
+            status=status,
+            date=_days(day),
+            due_date=_days(due) if due is not None else None,
+            renewal_date=_days(renewal) if renewal is not None else None,
+            amount=Decimal(amount) if amount is not None else None,
+            currency="EUR" if amount is not None else "",
+            attributes=attributes,
+        )
+    CustomerEvent.objects.create(customer=customer, kind=CustomerEvent.Kind.LINKED, actor=team_lead, data={})
+
+    # A company customer with a complaint open: "do not market", red light.
+    nordic = Organization.objects.create(name="Nordic Build Oy", domain="nordicbuild.example")
+    emma = Customer.objects.filter(identities__value="emma@nordicbuild.example").first()
+    if emma is not None:
+        Customer.objects.filter(pk=emma.pk).update(
+            organization=nordic, tier=Customer.Tier.SILVER, marketing_suppressed=True
+        )
+        Case.objects.filter(customer=emma).update(type=Case.Type.COMPLAINT)
+        ExternalRecord.objects.create(
+            kind="contract",
+            source="erp",
+            external_id="YS-0042",
+            organization=nordic,
+            title="Yrityssopimus, työvaatteet",
+            status="active",
+            date=_days(-700),
+            renewal_date=_days(45),
+            amount=Decimal("12500.00"),
+            currency="EUR",
+        )
+        ExternalRecord.objects.create(
+            kind="invoice",
+            source="erp",
+            external_id="900233",
+            customer=emma,
+            title="Lasku 900233",
+            status="in_collection",
+            date=_days(-90),
+            due_date=_days(-76),
+            amount=Decimal("1240.00"),
+            currency="EUR",
+        )
+    Customer.objects.filter(identities__value="oliver.smith@example.co.uk").update(tier=Customer.Tier.VIP)
+
+    # An SMS from a number nobody knows, signed "Pekka Nieminen": a provisional customer and a suggestion.
+    sms = Channel.objects.create(kind=ChannelKind.SMS, name="Tekstiviestit")
+    receipt = message_receive(
+        inbound=InboundMessage(
+            channel=sms,
+            handles=[Handle("sms", "+358 44 987 6543")],
+            body_text="Hei, tässä Pekka Nieminen. Laskussa on edelleen sama tuote kahdesti, soitatteko?",
+            sender_name="Pekka Nieminen",
+        )
+    )
+    provisional = receipt.case.customer
+    Customer.objects.filter(pk=provisional.pk).update(provisional=True)
+    pekka = Customer.objects.filter(identities__value="pekka.nieminen@example.fi").first()
+    if pekka is not None:
+        MatchSuggestion.objects.get_or_create(
+            customer=provisional,
+            candidate=pekka,
+            defaults={
+                "score": 92,
+                "reasons": [
+                    {"kind": "name", "detail": "Pekka Nieminen = Pekka Nieminen", "points": 80},
+                    {"kind": "phone", "detail": "+358449876543 is not known; same region", "points": 12},
+                ],
+            },
+        )
+
+    # Everyone but the unknown number is a known customer.
+    Customer.objects.exclude(pk=provisional.pk).update(provisional=False)
+
+    # The administrator (who takes the screenshots) follows Liisa and has notifications.
+    Follow.objects.create(user=admin, customer=customer)
+    texts = [
+        ("contact", f"Liisa Laine wrote on {main.reference} (email)"),
+        ("case_changed", f"Minna Korhonen set {main.reference} to Urgent"),
+        ("contact", f"Pekka Nieminen wrote on {receipt.case.reference} (SMS)"),
+    ]
+    cases = (main, main, receipt.case)
+    for minutes, (kind, text), case in zip((5, 90, 600), texts, cases, strict=True):
+        note = Notification.objects.create(user=admin, kind=kind, case=case, customer=case.customer, text=text)
+        Notification.objects.filter(pk=note.pk).update(created_at=timezone.now() - timedelta(minutes=minutes))
+    Notification.objects.filter(user=admin, text__contains="Urgent").update(read_at=timezone.now())
+    return {"provisional_case": receipt.case, "organization": nordic}

@@ -126,3 +126,52 @@ def _shoot_message_views(page: Page, base: str, demo: Demo, suffix: str) -> None
     form.locator("select[name=type]").select_option("problem")
     form.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / f"case-split-{suffix}.png")
+
+
+def test_screenshots_of_the_customer_360(
+    browser: Browser,
+    live_server,  # type: ignore[no-untyped-def]
+    agent: User,
+    other_agent: User,
+    team_lead: User,
+    administrator: User,
+    webform_channel,  # type: ignore[no-untyped-def]
+) -> None:
+    """The 360° page, the case pane with a suggested match, an organisation, notifications, merge and erase."""
+    demo = demo_fill(agent=agent, other_agent=other_agent, team_lead=team_lead, administrator=administrator)
+    assert demo.customer is not None and demo.provisional_case is not None and demo.organization is not None
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    pages = {
+        "c360": f"/console/customers/{demo.customer.pk}/",
+        "c360-case-suggestion": f"/console/cases/{demo.provisional_case.reference}/",
+        "c360-organization": f"/console/organizations/{demo.organization.pk}/",
+        "c360-notifications": "/console/notifications/",
+        "c360-inbox": "/console/",
+    }
+    for language, locale in LANGUAGES.items():
+        for width, height in SIZES:
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
+            )
+            page = context.new_page()
+            _login(page, base)
+            for name, path in pages.items():
+                page.goto(f"{base}{path}")
+                page.wait_for_load_state("networkidle")
+                _assert_fits(page, f"{name} {language} {width}")
+                page.screenshot(path=ARTIFACTS / f"{name}-{language}-{width}.png")
+            page.goto(f"{base}{pages['c360']}")
+            page.locator(".c360__actions a[href$='/merge/']").click()
+            page.locator("#merge-q").fill("Pekka")
+            page.locator(".picker__item").first.wait_for()
+            page.screenshot(path=ARTIFACTS / f"c360-merge-search-{language}-{width}.png")
+            page.locator(".picker__item").first.click()
+            page.locator(".merge__pair").wait_for()
+            _assert_fits(page, f"merge {language} {width}")
+            page.screenshot(path=ARTIFACTS / f"c360-merge-confirm-{language}-{width}.png")
+            page.goto(f"{base}{pages['c360']}")
+            page.locator(".c360__actions a[href$='/erase/']").click()
+            page.locator("form.erase").wait_for()
+            page.screenshot(path=ARTIFACTS / f"c360-erase-{language}-{width}.png")
+            context.close()

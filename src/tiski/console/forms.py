@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -13,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from tiski.cases.models import Case, Message
 from tiski.cases.selectors import CaseFilters
 from tiski.cases.services import FileIn
+from tiski.channels.models import ChannelKind
 from tiski.console.selectors import ConsoleNotFoundError, agent_get, team_get
+from tiski.customers.selectors import TIMELINE_KINDS
 
 ALL_STATUSES = "all"
 ACTIVE = "active"
@@ -133,3 +137,59 @@ def split_initial(message: Message) -> dict[str, str]:
     subject = re.sub(rf"\[\s*{re.escape(settings.TISKI_CASE_PREFIX)}(?:-\d+)?\s*\]", "", message.subject or "")
     subject = _REPLY_PREFIX.sub("", subject).strip()
     return {"subject": subject or message.case.subject, "type": message.case.type}
+
+
+@dataclass(frozen=True)
+class TimelineFilters:
+    """The 360° timeline's filters: an entry kind ("" = everything), a channel kind, a "load older" cursor."""
+
+    kind: str = ""
+    channel: str = ""
+    before: str = ""
+
+    @property
+    def kinds(self) -> set[str] | None:
+        return {self.kind} if self.kind else None
+
+    def query(self) -> str:
+        """Return the filters as a query string without the cursor, for the next page's link."""
+        return urlencode({k: v for k, v in (("kind", self.kind), ("channel", self.channel)) if v})
+
+
+def timeline_filters(query: QueryDict) -> TimelineFilters:
+    """Return the timeline filters in QUERY; unknown kinds and channels are dropped, the cursor checked later."""
+    kind = query.get("kind", "")
+    channel = query.get("channel", "")
+    return TimelineFilters(
+        kind=kind if kind in TIMELINE_KINDS else "",
+        channel=channel if channel in ChannelKind.values else "",
+        before=query.get("before", "")[:100],
+    )
+
+
+class MergeForm(forms.Form):
+    KEEP = [("this", _("This customer")), ("other", _("The other customer"))]
+
+    other = forms.IntegerField(min_value=1, error_messages={"required": _("Choose the customer to merge with.")})
+    keep = forms.ChoiceField(choices=KEEP, initial="this", required=False)  # empty: this customer stays
+
+
+class EraseForm(forms.Form):
+    confirm = forms.CharField(
+        max_length=20,
+        strip=True,
+        error_messages={"required": _("Type the customer number to confirm the erasure.")},
+    )
+
+    def __init__(self, *args: Any, customer_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer_id = customer_id
+
+    def clean_confirm(self) -> str:
+        value = str(self.cleaned_data["confirm"]).lstrip("#")
+        if value != str(self.customer_id):
+            raise forms.ValidationError(
+                _("That is not this customer's number. Type %(number)s to erase this customer.")
+                % {"number": self.customer_id}
+            )
+        return value

@@ -1,4 +1,5 @@
-"""Reads the console needs beside the case selectors: paging, filter choices, tokens, the demo mailbox."""
+"""Reads the console needs beside the case selectors: paging, filter choices, tokens, the demo mailbox, the
+customer panel."""
 
 from __future__ import annotations
 
@@ -18,10 +19,26 @@ from django.db.models import QuerySet
 from django.db.models.functions import Length
 
 from tiski.accounts.models import ApiToken, Team
-from tiski.accounts.roles import CHANGE_QUARANTINE, MANAGE_TOKENS, VIEW_QUARANTINE, VIEW_SENT_MAIL, WORK_CASES
+from tiski.accounts.roles import (
+    CHANGE_CUSTOMERS,
+    CHANGE_QUARANTINE,
+    ERASE_CUSTOMERS,
+    EXPORT_CUSTOMERS,
+    MANAGE_TOKENS,
+    MERGE_CUSTOMERS,
+    VIEW_QUARANTINE,
+    VIEW_SENT_MAIL,
+    WORK_CASES,
+)
 from tiski.accounts.selectors import agent_list
 from tiski.cases.models import Attachment, Case, CaseEvent, Message
 from tiski.channels.models import Channel, QuarantinedMail
+from tiski.customers.models import Customer, Identity, MatchSuggestion
+from tiski.customers.records import KindSummary, records_summary
+from tiski.customers.selectors import CustomerCases, customer_cases, suggestions_open
+from tiski.customers.signal_rules import Signal, signals_for
+from tiski.notifications.models import Notification
+from tiski.notifications.selectors import is_following
 
 COUNT_CAP = 1000
 QUARANTINE_PAGE = 200
@@ -297,3 +314,75 @@ def quarantine_get(*, user: User, item_id: int, change: bool = False) -> Quarant
     if item is None:
         raise ConsoleNotFoundError(f"No quarantined mail {item_id}.")
     return item
+
+
+# The customer 360° view -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerPanel:
+    """What the console shows about one customer: on the 360° page, and compactly beside a case."""
+
+    customer: Customer
+    identities: list[Identity]
+    signals: list[Signal]
+    suggestions: list[MatchSuggestion]
+    cases: CustomerCases
+    records: list[KindSummary]
+    following: bool
+    can_change: bool
+    can_merge: bool
+    can_export: bool
+    can_erase: bool
+
+    @property
+    def erased(self) -> bool:
+        return self.customer.erased_at is not None
+
+
+def customer_panel(
+    *,
+    user: User,
+    customer: Customer,
+    case: Case | None = None,
+    records_latest: int = 4,
+    cases_shown: tuple[int, int] = (20, 8),
+) -> CustomerPanel:
+    """Return CUSTOMER's panel for USER: identities, signals, open suggestions, cases, records, following.
+
+    Beside CASE, that case is left out of the customer's cases; CASES_SHOWN caps the open and the other
+    cases listed. Each part is one query (signals one per
+    rule), whatever the size of the customer's history.
+    """
+    return CustomerPanel(
+        customer=customer,
+        identities=list(customer.identities.all()),
+        signals=signals_for(customer_ids=[customer.pk])[customer.pk],
+        suggestions=suggestions_open(user=user, customer=customer),
+        cases=customer_cases(
+            user=user,
+            customer=customer,
+            open_limit=cases_shown[0],
+            recent_limit=cases_shown[1],
+            exclude_id=case.pk if case else None,
+        ),
+        records=records_summary(customer=customer, latest=records_latest, user=user),
+        following=is_following(user=user, customer=customer),
+        can_change=user.has_perm(CHANGE_CUSTOMERS),
+        can_merge=user.has_perm(MERGE_CUSTOMERS),
+        can_export=user.has_perm(EXPORT_CUSTOMERS),
+        can_erase=user.has_perm(ERASE_CUSTOMERS),
+    )
+
+
+def inbox_signals(*, cases: list[Case]) -> dict[int, list[Signal]]:
+    """Return the signals of the customers of CASES (one page of the inbox), by customer id, in one call."""
+    return signals_for(customer_ids=[case.customer_id for case in cases])
+
+
+def notification_get_for(*, user: User, notification_id: int) -> Notification:
+    """Return USER's own notification NOTIFICATION_ID; raise ConsoleNotFoundError (also for another's)."""
+    notification = Notification.objects.filter(user=user, pk=notification_id).first()
+    if notification is None:
+        raise ConsoleNotFoundError(f"No notification {notification_id}.")
+    return notification

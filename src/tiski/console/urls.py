@@ -7,7 +7,7 @@ usual names (settings.LOGIN_URL), and the console's own pages are named "console
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tiski.console import views
+from tiski.console import customer_views, views
 
 NAMESPACE = "console"  # not `app_name`: that would namespace login/logout too
 console_patterns = [
@@ -28,6 +28,30 @@ console_patterns = [
     path("console/tokens/", views.tokens, name="tokens"),
     path("console/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("console/sent-mail/", views.sent_mail, name="sent-mail"),
+    path("console/cases/<str:key>/follow/", customer_views.follow_toggle, {"target": "case"}, name="case-follow"),
+    path("console/customers/<int:pk>/", customer_views.customer_detail, name="customer"),
+    path("console/customers/<int:pk>/timeline/", customer_views.customer_timeline_partial, name="customer-timeline"),
+    path(
+        "console/customers/<int:key>/follow/",
+        customer_views.follow_toggle,
+        {"target": "customer"},
+        name="customer-follow",
+    ),
+    path("console/customers/<int:pk>/merge/", customer_views.customer_merge_view, name="customer-merge"),
+    path("console/customers/<int:pk>/export/", customer_views.customer_export_view, name="customer-export"),
+    path("console/customers/<int:pk>/erase/", customer_views.customer_erase_view, name="customer-erase"),
+    path("console/identities/<int:pk>/split/", customer_views.identity_split_view, name="identity-split"),
+    path("console/suggestions/<int:pk>/link/", customer_views.suggestion_link, name="suggestion-link"),
+    path("console/suggestions/<int:pk>/reject/", customer_views.suggestion_reject_view, name="suggestion-reject"),
+    path("console/organizations/<int:pk>/", customer_views.organization_detail, name="organization"),
+    path(
+        "console/organizations/<int:key>/follow/",
+        customer_views.follow_toggle,
+        {"target": "organization"},
+        name="organization-follow",
+    ),
+    path("console/notifications/", customer_views.notifications, name="notifications"),
+    path("console/notifications/<int:pk>/", customer_views.notification_open, name="notification-open"),
 ]
 
 urlpatterns = [

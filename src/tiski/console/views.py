@@ -16,6 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -32,7 +33,6 @@ from tiski.cases.selectors import (
     case_get_for_agent,
     case_list,
     case_timeline,
-    customer_other_cases,
 )
 from tiski.cases.services import case_split, case_update, message_reply, note_add
 from tiski.channels.email.inbound import Outcome, QuarantineResolvedError, quarantine_dismiss, quarantine_reprocess
@@ -45,7 +45,9 @@ from tiski.console.selectors import (
     api_token_get_for,
     api_tokens_for,
     case_page,
+    customer_panel,
     filter_choices,
+    inbox_signals,
     inline_image_get,
     local_mailbox_enabled,
     message_get_for,
@@ -59,6 +61,8 @@ from tiski.console.selectors import (
     timeline_pending,
     token_owner_for,
 )
+from tiski.customers.selectors import customer_timeline
+from tiski.notifications.selectors import is_following
 
 P = ParamSpec("P")
 View = Callable[Concatenate[HttpRequest, P], HttpResponseBase]
@@ -132,6 +136,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "page": page,
+        "signals": inbox_signals(cases=page.cases),
         "filters": filters,
         "query": query.urlencode(),
         "choices": filter_choices(),
@@ -153,6 +158,14 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "related": list(case.related.order_by("-created_at")),
         "pending": timeline_pending(case=case),
         "can_assign": user.has_perm(ASSIGN_ANY),
+        # Read only by the header, so the timeline's polling does not pay for it.
+        "case_follow": SimpleLazyObject(
+            lambda: {
+                "target": "case",
+                "url": reverse("console:case-follow", args=[case.reference]),
+                "on": is_following(user=user, case=case),
+            }
+        ),
         "choices": filter_choices(),
         "statuses": Case.Status.choices,
         "priorities": Case.Priority.choices,
@@ -164,13 +177,33 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(request, reference)
     context = _case_context(request, case)
-    context |= {
-        "other_cases": customer_other_cases(case=case),
-        "identities": list(case.customer.identities.all()),
-        "reply_form": forms.ReplyForm(),
-        "note_form": forms.NoteForm(),
-    }
+    context |= case_pane_context(request, case, related=context["related"])
+    context |= {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm()}
     return render(request, "console/case.html", context)
+
+
+EARLIER_CONTACTS = 3
+
+
+def case_pane_context(request: HttpRequest, case: Case, *, related: list[Case] | None = None) -> dict[str, Any]:
+    """Return what the customer pane beside CASE shows: a compact 360° of the case's customer."""
+    user = _user(request)
+    customer = case.customer
+    panel = customer_panel(user=user, customer=customer, case=case, records_latest=2, cases_shown=(10, 5))
+    earlier = customer_timeline(
+        user=user, customer=customer, kinds={"messages"}, limit=EARLIER_CONTACTS, exclude_case_id=case.pk
+    )
+    return {
+        "case": case,
+        "panel": panel,
+        "related": related if related is not None else list(case.related.order_by("-created_at")),
+        "earlier": earlier.entries,
+        "follow": {
+            "target": "customer",
+            "url": reverse("console:customer-follow", args=[customer.pk]),
+            "on": panel.following,
+        },
+    }
 
 
 @require_GET

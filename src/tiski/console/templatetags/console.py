@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
@@ -17,6 +18,7 @@ from tiski.cases.models import Case, CaseEvent
 from tiski.channels.models import ChannelKind
 from tiski.console import email_html
 from tiski.console.selectors import local_mailbox_enabled, quarantine_unresolved_count
+from tiski.notifications.selectors import notifications_unread_count
 
 register = template.Library()
 
@@ -91,8 +93,13 @@ def _finnish() -> bool:
 
 
 def _date_text(local: datetime) -> str:
-    """Return a compact date in the active language: "21.11.2026" in Finnish, "21 Nov 2026" in English."""
-    return formats.date_format(local, "j.n.Y" if _finnish() else "j M Y")
+    """Return a compact date in the active language: "21.11.2026" in Finnish, "21 Nov 2026" in English.
+
+    Written directly rather than with formats.date_format: timelines call this for every entry.
+    """
+    if _finnish():
+        return f"{local.day}.{local.month}.{local.year}"
+    return f"{local.day} {str(MONTHS_3[local.month]).title()} {local.year}"
 
 
 @register.simple_tag
@@ -124,7 +131,7 @@ def abstime(value: datetime | None) -> SafeString:
         return format_html("{}", "–")
     local = timezone.localtime(value)
     today = timezone.localtime(timezone.now()).date()
-    text = formats.time_format(local, "H:i") if local.date() == today else f"{_date_text(local)} {local:%H:%M}"
+    text = f"{local:%H:%M}" if local.date() == today else f"{_date_text(local)} {local:%H:%M}"
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         value.isoformat(),
@@ -233,3 +240,11 @@ def lookup(mapping: dict[Any, Any], key: Any) -> Any:
 def iframe_sandbox() -> str:
     """Return the sandbox flags of a formatted email's frame: no scripts, no same-origin access."""
     return email_html.IFRAME_SANDBOX
+
+
+@register.simple_tag
+def notifications_in_nav(user: Any) -> int:
+    """Return USER's unread notifications (one COUNT on the index), 0 for an anonymous user."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return notifications_unread_count(user=user)
