@@ -218,7 +218,7 @@ def test_no_customers_no_queries(django_assert_num_queries):
         assert signals_for(customer_ids=[]) == {}
 
 
-def test_a_page_of_customers_costs_one_query_per_rule(django_assert_num_queries):
+def test_a_page_of_customers_costs_two_queries_whatever_the_rules(django_assert_num_queries):
     company = Organization.objects.create(name="Autotalo Oy")
     customers = [customer(name=f"C{i}", tier="vip" if i % 3 == 0 else "standard") for i in range(25)]
     for i, each in enumerate(customers):
@@ -230,11 +230,10 @@ def test_a_page_of_customers_costs_one_query_per_rule(django_assert_num_queries)
         record(each, "contract", renewal_date=days(i * 3))
         Case.objects.create(subject=f"Case {i}", customer=each, type="complaint" if i % 4 == 0 else "question")
     record(company, "invoice", status="in_collection")
-    rules = SignalRule.objects.filter(enabled=True).count()
     ids = [each.pk for each in customers]
-    with django_assert_num_queries(1 + rules):
+    with django_assert_num_queries(2):  # the rules, then every rule's hits in one UNION ALL
         result = signals_for(customer_ids=ids, today=TODAY)
-    with django_assert_num_queries(1 + rules):
+    with django_assert_num_queries(2):
         signals_for(customer_ids=ids[:1], today=TODAY)
     assert sum(len(signals) for signals in result.values()) > 25
     assert [s.label for s in result[customers[1].pk]] == [

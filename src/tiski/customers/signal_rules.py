@@ -18,16 +18,17 @@ attributes). The operators:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
-from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db import connection, models
+from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import Func
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
@@ -523,7 +524,7 @@ def _record_owner(depth: int) -> Q:
 
 def _record_hits(
     rule: SignalRule, conditions: Sequence[_Condition], customer_ids: Collection[int], today: date
-) -> dict[int, Signal]:
+) -> _Hits:
     aliases, q = _compiled(conditions, today)
     day = _day_field(conditions)
     records = ExternalRecord.objects.all()
@@ -543,29 +544,21 @@ def _record_hits(
     found = matching.values(
         hit=JSONObject(id="pk", title="title", kind="kind", external_id="external_id", day=day.field if day else "date")
     )[:1]
-    rows = (
-        Customer.objects.filter(pk__in=customer_ids)
-        .annotate(hit=Subquery(found, output_field=JSONField()))
-        .order_by()
-        .values_list("pk", "hit")
-    )
+    rows = _hit_rows(customer_ids, Subquery(found, output_field=JSONField()), rule)
     kinds = dict(ExternalRecord.Kind.choices)
-    hits: dict[int, Signal] = {}
-    for customer_id, hit in rows:
-        if hit is None:
-            continue
+
+    def signal(hit: dict[str, Any]) -> Signal:
         what = hit["title"] or f"{kinds.get(hit['kind'], hit['kind'])} {hit['external_id']}"
         detail = what
         when = _as_day(hit["day"]) if day is not None else None
         if day is not None and when is not None:
             detail = f"{what}: {_day_phrase(day, when, today)}"
-        hits[customer_id] = Signal(rule.pk, _label(rule), rule.level, detail, record_id=hit["id"])
-    return hits
+        return Signal(rule.pk, _label(rule), rule.level, detail, record_id=hit["id"])
+
+    return rows, signal
 
 
-def _case_hits(
-    rule: SignalRule, conditions: Sequence[_Condition], customer_ids: Collection[int], today: date
-) -> dict[int, Signal]:
+def _case_hits(rule: SignalRule, conditions: Sequence[_Condition], customer_ids: Collection[int], today: date) -> _Hits:
     aliases, q = _compiled(conditions, today)
     cases: QuerySet[Case] = (
         Case.objects.filter(customer_id=OuterRef("pk"), status__in=Case.OPEN_STATUSES)
@@ -573,29 +566,44 @@ def _case_hits(
         .filter(q)
         .order_by("-updated_at", "-pk")
     )
-    rows = (
-        Customer.objects.filter(pk__in=customer_ids)
-        .annotate(hit=Subquery(cases.values(hit=JSONObject(id="pk", subject="subject"))[:1], output_field=JSONField()))
-        .order_by()
-        .values_list("pk", "hit")
-    )
-    hits: dict[int, Signal] = {}
-    for customer_id, hit in rows:
-        if hit is not None:
-            reference = Case(pk=hit["id"]).reference
-            detail = f"{reference} {hit['subject']}".strip()
-            hits[customer_id] = Signal(rule.pk, _label(rule), rule.level, detail, case_id=hit["id"])
-    return hits
+    found = Subquery(cases.values(hit=JSONObject(id="pk", subject="subject"))[:1], output_field=JSONField())
+    rows = _hit_rows(customer_ids, found, rule)
+
+    def signal(hit: dict[str, Any]) -> Signal:
+        detail = f"{Case(pk=hit['id']).reference} {hit['subject']}".strip()
+        return Signal(rule.pk, _label(rule), rule.level, detail, case_id=hit["id"])
+
+    return rows, signal
 
 
 def _customer_hits(
     rule: SignalRule, conditions: Sequence[_Condition], customer_ids: Collection[int], today: date
-) -> dict[int, Signal]:
+) -> _Hits:
     aliases, q = _compiled(conditions, today)
-    matching = (
-        Customer.objects.filter(pk__in=customer_ids).alias(**aliases).filter(q).order_by().values_list("pk", flat=True)
+    rows = (
+        Customer.objects.filter(pk__in=customer_ids)
+        .alias(**aliases)
+        .filter(q)
+        .annotate(hit=Value({}, output_field=JSONField()), rule=Value(rule.pk))
+        .order_by()
+        .values_list("pk", "hit", "rule")
     )
-    return {customer_id: Signal(rule.pk, _label(rule), rule.level) for customer_id in matching}
+    return rows, lambda _hit: Signal(rule.pk, _label(rule), rule.level)
+
+
+def _hit_rows(customer_ids: Collection[int], found: Subquery[Any], rule: SignalRule) -> QuerySet[Any, Any]:
+    """Return (customer id, hit, rule id) rows: HIT is the first matching case or record as a JSON object, or
+    None (filtering on it here would make the database evaluate the subquery twice)."""
+    return (
+        Customer.objects.filter(pk__in=customer_ids)
+        .annotate(hit=found, rule=Value(rule.pk))
+        .order_by()
+        .values_list("pk", "hit", "rule")
+    )
+
+
+# A rule's rows (customer id, hit, rule id) and how to turn a hit into the signal shown.
+_Hits = tuple[QuerySet[Any, Any], Callable[[dict[str, Any]], Signal]]
 
 
 _EVALUATORS = {Subject.CUSTOMER: _customer_hits, Subject.OPEN_CASE: _case_hits, Subject.RECORD: _record_hits}
@@ -609,23 +617,82 @@ def signal_rules_enabled() -> list[SignalRule]:
 def signals_for(*, customer_ids: Collection[int], today: date | None = None) -> dict[int, list[Signal]]:
     """Return the signals of each customer in CUSTOMER_IDS (every id is a key), in the rules' order.
 
-    Run one query per enabled rule for all the customers together. A rule whose conditions are invalid
-    (changed outside the admin) is skipped and logged, never an error for the page showing the signals.
+    Run one statement for all the rules and customers together (the rules' queries as UNION ALL). A rule
+    whose conditions are invalid (changed outside the admin) is skipped and logged, never an error for the
+    page showing the signals.
     """
     ids = list(dict.fromkeys(customer_ids))
     result: dict[int, list[Signal]] = {customer_id: [] for customer_id in ids}
     if not ids:
         return result
     today = today or timezone.localdate()
-    for rule in signal_rules_enabled():
+    statement = _statement(signal_rules_enabled(), len(ids), today)
+    if statement is None:
+        return result
+    sentinels = dict(zip(_sentinels(len(ids)), ids, strict=True))
+    params = [sentinels.get(param, param) if type(param) is int else param for param in statement.params]
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        for customer_id, hit, rule_id in cursor.fetchall():
+            if hit is not None:
+                found[(rule_id, customer_id)] = json.loads(hit) if isinstance(hit, str | bytes) else hit
+    for rule_id, signal in statement.signal_of.items():  # in the rules' order
+        for customer_id in ids:
+            if (rule_id, customer_id) in found:
+                result[customer_id].append(signal(found[(rule_id, customer_id)]))
+    return result
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    params: tuple[Any, ...]
+    signal_of: dict[int, Callable[[dict[str, Any]], Signal]]
+
+
+_statements: dict[tuple[Any, ...], _Statement | None] = {}
+
+
+def _sentinels(count: int) -> list[int]:
+    """Stand-ins for the customer ids in a cached statement (no real id or condition value is this)."""
+    return [-7_000_000_001 - n for n in range(count)]
+
+
+def _statement(rules: Sequence[SignalRule], count: int, today: date) -> _Statement | None:
+    """Return every rule's query as one UNION ALL statement for COUNT customer ids (as sentinels).
+
+    Building and compiling the querysets costs more than running them, so the statement is kept per rule
+    set, number of ids and day; a changed rule changes the key.
+    """
+    key = (
+        count,
+        today,
+        connection.vendor,
+        tuple((r.pk, r.subject, r.record_kind, r.latest_only, r.level, json.dumps(r.conditions)) for r in rules),
+    )
+    if key in _statements:
+        return _statements[key]
+    ids = _sentinels(count)
+    queries: list[QuerySet[Any, Any]] = []
+    signal_of: dict[int, Callable[[dict[str, Any]], Signal]] = {}
+    for rule in rules:
         try:
             conditions = _parse(rule.subject, rule.record_kind, rule.conditions)
         except SignalRuleInvalidError as exc:
             logger.warning("Signal rule %s (%s) is skipped: %s", rule.pk, rule.label, exc)
             continue
-        for customer_id, signal in _EVALUATORS[Subject(rule.subject)](rule, conditions, ids, today).items():
-            result[customer_id].append(signal)
-    return result
+        rows, signal_of[rule.pk] = _EVALUATORS[Subject(rule.subject)](rule, conditions, ids, today)
+        queries.append(rows)
+    statement = None
+    if queries:
+        # All rules in one statement: one round trip to the database whatever the number of rules.
+        sql, params = queries[0].union(*queries[1:], all=True).query.sql_with_params()
+        statement = _Statement(sql, tuple(params), signal_of)
+    if len(_statements) > 256:
+        _statements.clear()
+    _statements[key] = statement
+    return statement
 
 
 def signals_for_customer(*, customer_id: int, today: date | None = None) -> list[Signal]:
