@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -29,6 +28,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchlib import machine, percentile, pg_database
 
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "tiski_bench"
@@ -52,51 +53,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def pg_database(admin_url: str, *, create: bool, reuse: bool = False) -> str:
-    """Drop the benchmark database and, when CREATE, create it afresh (REUSE: keep it); return its URL."""
-    import dj_database_url
-    import psycopg
-
-    db = dj_database_url.parse(admin_url)
-    params = {
-        "host": db["HOST"] or "127.0.0.1",
-        "port": db["PORT"] or 5432,
-        "user": db["USER"] or "postgres",
-        "password": db["PASSWORD"] or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**params) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_BENCH_DB,)).fetchone()
-        if not (reuse and exists):
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-            if create:
-                conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{PG_BENCH_DB}"
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        model = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line), ""
-        )
-    memory_gb = 0.0
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        kb = int(next(line.split()[1] for line in meminfo.read_text().splitlines() if line.startswith("MemTotal")))
-        memory_gb = round(kb / 1024 / 1024, 1)
-    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": memory_gb, "python": platform.python_version()}
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def main() -> None:
     args = parse_args()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tiski-bench-"))
@@ -108,7 +64,7 @@ def main() -> None:
     os.environ.setdefault("TISKI_SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
     os.environ["DJANGO_SETTINGS_MODULE"] = "tiski.settings"
     if args.db == "postgres":
-        os.environ["DATABASE_URL"] = pg_database(args.postgres_url, create=True, reuse=args.reuse)
+        os.environ["DATABASE_URL"] = pg_database(args.postgres_url, PG_BENCH_DB, create=True, reuse=args.reuse)
     else:
         os.environ.pop("DATABASE_URL", None)
 
@@ -125,7 +81,7 @@ def main() -> None:
             print(f"kept: {workdir if args.db == 'sqlite' else PG_BENCH_DB}", file=sys.stderr)
         else:
             if args.db == "postgres":
-                pg_database(args.postgres_url, create=False)
+                pg_database(args.postgres_url, PG_BENCH_DB, create=False)
             shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(results))
 

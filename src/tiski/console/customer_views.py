@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -28,7 +27,7 @@ from tiski.cases.selectors import case_get_for_agent
 from tiski.channels.models import ChannelKind
 from tiski.console import forms
 from tiski.console.selectors import ConsoleNotFoundError, customer_panel, notification_get_for
-from tiski.console.views import agent_required, case_pane_context
+from tiski.console.views import _is_htmx, _user, agent_required, case_pane_context
 from tiski.customers.exceptions import (
     CustomerErasedError,
     CustomerMergeError,
@@ -65,16 +64,6 @@ TIMELINE_KIND_CHOICES = [
     ("notes", _lazy("Notes")),
     ("events", _lazy("Events")),
 ]
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _customer_or_404(request: HttpRequest, pk: int) -> Customer:

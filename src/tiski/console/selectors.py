@@ -351,8 +351,8 @@ def customer_panel(
     """Return CUSTOMER's panel for USER: identities, signals, open suggestions, cases, records, following.
 
     Beside CASE, that case is left out of the customer's cases; CASES_SHOWN caps the open and the other
-    cases listed. Each part is one query (signals one per
-    rule), whatever the size of the customer's history.
+    cases listed. Each part is one query (signals two: the rules, then all their hits), whatever the size of
+    the customer's history.
     """
     return CustomerPanel(
         customer=customer,
