@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
@@ -59,10 +59,10 @@ from tiski.notifications.services import follow, notifications_mark_read, unfoll
 
 TIMELINE_PAGE = 30
 TIMELINE_KIND_CHOICES = [
-    ("", _lazy("Everything")),
-    ("messages", _lazy("Messages")),
-    ("notes", _lazy("Notes")),
-    ("events", _lazy("Events")),
+    ("", gettext_lazy("Everything")),
+    ("messages", gettext_lazy("Messages")),
+    ("notes", pgettext_lazy("timeline filter: internal notes", "Notes")),
+    ("events", gettext_lazy("Events")),
 ]
 
 

@@ -14,9 +14,8 @@ from django.utils import formats, timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from tiski.customers.models import CustomerEvent, ExternalRecord
 
@@ -28,7 +27,7 @@ _LIGHT = {
     "amber": '<path d="M8 1.6 15 14H1z"/>',
     "green": '<circle cx="8" cy="8" r="6.2"/>',
 }
-_LEVEL_TEXT = {"red": _lazy("Alert"), "amber": _lazy("Attention"), "green": _lazy("Good to know")}
+_LEVEL_TEXT = {"red": gettext_lazy("Alert"), "amber": gettext_lazy("Attention"), "green": gettext_lazy("Good to know")}
 _LEVEL_RANK = {"red": 0, "amber": 1, "green": 2}
 
 
@@ -140,42 +139,42 @@ def days_from_today(value: date | None) -> int | None:
 
 # Statuses the source systems commonly use, translated; anything else is shown as written (underscores → spaces).
 _STATUS = {
-    "open": _lazy("open"),
-    "draft": _lazy("draft"),
-    "new": _lazy("new"),
-    "ordered": _lazy("ordered"),
-    "processing": _lazy("processing"),
-    "in_progress": _lazy("in progress"),
-    "shipped": _lazy("shipped"),
-    "delivered": _lazy("delivered"),
-    "cancelled": _lazy("cancelled"),
-    "returned": _lazy("returned"),
-    "paid": _lazy("paid"),
-    "unpaid": _lazy("unpaid"),
-    "overdue": _lazy("overdue"),
-    "reminded": _lazy("reminder sent"),
-    "in_collection": _lazy("in collection"),
-    "credited": _lazy("credited"),
-    "sent": _lazy("sent"),
-    "accepted": _lazy("accepted"),
-    "rejected": _lazy("rejected"),
-    "expired": _lazy("expired"),
-    "active": _lazy("active"),
-    "ended": _lazy("ended"),
-    "terminated": _lazy("terminated"),
-    "scheduled": _lazy("scheduled"),
-    "completed": _lazy("completed"),
+    "open": gettext_lazy("open"),
+    "draft": gettext_lazy("draft"),
+    "new": gettext_lazy("new"),
+    "ordered": gettext_lazy("ordered"),
+    "processing": gettext_lazy("processing"),
+    "in_progress": gettext_lazy("in progress"),
+    "shipped": gettext_lazy("shipped"),
+    "delivered": gettext_lazy("delivered"),
+    "cancelled": gettext_lazy("cancelled"),
+    "returned": gettext_lazy("returned"),
+    "paid": gettext_lazy("paid"),
+    "unpaid": gettext_lazy("unpaid"),
+    "overdue": gettext_lazy("overdue"),
+    "reminded": gettext_lazy("reminder sent"),
+    "in_collection": gettext_lazy("in collection"),
+    "credited": gettext_lazy("credited"),
+    "sent": gettext_lazy("sent"),
+    "accepted": gettext_lazy("accepted"),
+    "rejected": gettext_lazy("rejected"),
+    "expired": gettext_lazy("expired"),
+    "active": gettext_lazy("active"),
+    "ended": gettext_lazy("ended"),
+    "terminated": gettext_lazy("terminated"),
+    "scheduled": gettext_lazy("scheduled"),
+    "completed": gettext_lazy("completed"),
     "closed": pgettext_lazy("record status", "closed"),
-    "in_service": _lazy("in service"),
-    "needs_service": _lazy("needs service"),
-    "good": _lazy("good"),
-    "fair": _lazy("fair"),
-    "poor": _lazy("poor"),
-    "broken": _lazy("broken"),
-    "excellent": _lazy("excellent"),
-    "in_use": _lazy("in use"),
-    "done": _lazy("done"),
-    "answered": _lazy("answered"),
+    "in_service": gettext_lazy("in service"),
+    "needs_service": gettext_lazy("needs service"),
+    "good": gettext_lazy("good"),
+    "fair": gettext_lazy("fair"),
+    "poor": gettext_lazy("poor"),
+    "broken": gettext_lazy("broken"),
+    "excellent": gettext_lazy("excellent"),
+    "in_use": gettext_lazy("in use"),
+    "done": gettext_lazy("done"),
+    "answered": gettext_lazy("answered"),
 }
 _TONE = {
     "bad": {"overdue", "in_collection", "cancelled", "rejected", "broken", "poor", "terminated", "failed", "huono"},
@@ -217,13 +216,13 @@ def attribute(record: ExternalRecord, key: str) -> Any:
 
 
 _RECORD_PLURAL = {
-    "order": _lazy("Orders"),
-    "invoice": _lazy("Invoices"),
-    "offer": _lazy("Offers"),
-    "contract": _lazy("Contracts"),
-    "asset": _lazy("Products and assets"),
-    "visit": _lazy("Service visits"),
-    "survey": _lazy("Survey answers"),
+    "order": gettext_lazy("Orders"),
+    "invoice": gettext_lazy("Invoices"),
+    "offer": gettext_lazy("Offers"),
+    "contract": gettext_lazy("Contracts"),
+    "asset": gettext_lazy("Products and assets"),
+    "visit": gettext_lazy("Service visits"),
+    "survey": gettext_lazy("Survey answers"),
 }
 
 
@@ -246,13 +245,13 @@ def _customer_link(customer_id: Any, name: Any) -> SafeString:
 
 
 _FIELD_LABEL = {
-    "name": _lazy("name"),
-    "language": _lazy("language"),
-    "tier": _lazy("tier"),
-    "organization": _lazy("organisation"),
-    "address": _lazy("address"),
-    "interests": _lazy("interests"),
-    "notes": _lazy("notes"),
+    "name": gettext_lazy("name"),
+    "language": gettext_lazy("language"),
+    "tier": gettext_lazy("tier"),
+    "organization": gettext_lazy("organisation"),
+    "address": gettext_lazy("address"),
+    "interests": gettext_lazy("interests"),
+    "notes": gettext_lazy("notes"),
 }
 
 
@@ -341,14 +340,14 @@ def display_name(customer: Any) -> str:
 
 
 _REASON_KIND = {
-    "name": _lazy("Name"),
-    "organization": _lazy("Organisation"),
-    "organisation": _lazy("Organisation"),
-    "domain": _lazy("Email domain"),
-    "email": _lazy("Email"),
-    "local_part": _lazy("Email"),
-    "phone": _lazy("Phone"),
-    "profile": _lazy("Profile name"),
+    "name": gettext_lazy("Name"),
+    "organization": gettext_lazy("Organisation"),
+    "organisation": gettext_lazy("Organisation"),
+    "domain": gettext_lazy("Email domain"),
+    "email": gettext_lazy("Email"),
+    "local_part": gettext_lazy("Email"),
+    "phone": gettext_lazy("Phone"),
+    "profile": gettext_lazy("Profile name"),
 }
 
 
