@@ -432,7 +432,7 @@ def suggestions_refresh(*, customer: Customer) -> list[MatchSuggestion]:
             suggestion.reasons = entry.reasons()
             suggestion.save(update_fields=["score", "reasons"])
     if best:
-        logger.info("customer %s: %d suggestion(s), best %d %%", locked.pk, len(best), best[0].score)
+        logger.debug("customer %s: %d suggestion(s), best %d %%", locked.pk, len(best), best[0].score)
     return list(
         MatchSuggestion.objects.filter(customer=locked, status=MatchSuggestion.Status.OPEN)
         .select_related("candidate")
