@@ -163,6 +163,7 @@ def test_screenshots_of_the_customer_360(
                 page.screenshot(path=ARTIFACTS / f"{name}-{language}-{width}.png")
             page.goto(f"{base}{pages['c360']}")
             page.locator(".c360__actions a[href$='/merge/']").click()
+            page.wait_for_load_state("networkidle")  # htmx wires the search field up once the page is in
             page.locator("#merge-q").fill("Pekka")
             page.locator(".picker__item").first.wait_for()
             page.screenshot(path=ARTIFACTS / f"c360-merge-search-{language}-{width}.png")
