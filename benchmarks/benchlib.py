@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +57,36 @@ def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def django_bench(args: Any, pg_name: str, run: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """Set Tiski up on a fresh data directory and database (ARGS.db: sqlite or postgres), call RUN(ARGS), and
+    clean up unless ARGS.keep or ARGS.reuse; return RUN's results."""
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tiski-bench-"))
+    (workdir / "static").mkdir(parents=True, exist_ok=True)
+    os.environ["TISKI_DATA_DIR"] = str(workdir)
+    os.environ["TISKI_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    os.environ["TISKI_LOG_LEVEL"] = "WARNING"
+    os.environ.pop("TISKI_DEBUG", None)
+    os.environ.setdefault("TISKI_SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tiski.settings"
+    if args.db == "postgres":
+        os.environ["DATABASE_URL"] = pg_database(args.postgres_url, pg_name, create=True, reuse=args.reuse)
+    else:
+        os.environ.pop("DATABASE_URL", None)
+
+    import django
+
+    django.setup()
+    try:
+        return run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if args.keep or args.reuse:
+            print(f"kept: {workdir if args.db == 'sqlite' else pg_name}", file=sys.stderr)
+        else:
+            if args.db == "postgres":
+                pg_database(args.postgres_url, pg_name, create=False)
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -30,17 +30,14 @@ import argparse
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from benchlib import machine, percentile, pg_database
+from benchlib import django_bench, machine, percentile
 
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "tiski_bench_identity"
@@ -537,33 +534,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     args = parse_args()
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tiski-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    os.environ["TISKI_DATA_DIR"] = str(workdir)
-    os.environ["TISKI_LOG_LEVEL"] = "WARNING"
-    os.environ.pop("TISKI_DEBUG", None)
-    os.environ.setdefault("TISKI_SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tiski.settings"
-    if args.db == "postgres":
-        os.environ["DATABASE_URL"] = pg_database(args.postgres_url, PG_BENCH_DB, create=True, reuse=args.reuse)
-    else:
-        os.environ.pop("DATABASE_URL", None)
-
-    import django
-
-    django.setup()
-    try:
-        results = run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep or args.reuse:
-            print(f"kept: {workdir if args.db == 'sqlite' else PG_BENCH_DB}", file=sys.stderr)
-        else:
-            if args.db == "postgres":
-                pg_database(args.postgres_url, PG_BENCH_DB, create=False)
-            shutil.rmtree(workdir, ignore_errors=True)
+    results = django_bench(args, PG_BENCH_DB, run)
     known = results.get("known_p99_ms")
     if known is not None:
         verdict = "meets" if known < 2 else "misses"
