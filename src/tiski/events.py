@@ -1,8 +1,10 @@
 """Domain events: typed facts that later features subscribe to, published inside the writing transaction.
 
 A subscriber is either a background task (durable: it is enqueued in the same transaction as the data,
-so it runs exactly when the data was committed, even if the process dies right after) or a plain
-callable (live: it runs after commit in this process, for pushes to open consoles).
+so it runs exactly when the data was committed, even if the process dies right after), a plain
+callable (live: it runs after commit in this process, for pushes to open consoles), or a plain callable
+subscribed with ``inside=True`` (part of the write: it runs at once in the publishing transaction, so
+what it writes commits or rolls back with the data — routing enqueues work items this way).
 """
 
 from __future__ import annotations
@@ -50,13 +52,19 @@ Subscriber = Task[..., Any] | Callable[[Any], None]
 Predicate = Callable[[Any], bool]
 
 _subscribers: dict[type, list[tuple[Subscriber, Predicate | None]]] = defaultdict(list)
+_inside: set[int] = set()  # ids of the callables that run inside the publishing transaction
 
 
-def subscribe(event_type: type, subscriber: Subscriber, *, when: Predicate | None = None) -> None:
+def subscribe(event_type: type, subscriber: Subscriber, *, when: Predicate | None = None, inside: bool = False) -> None:
     """Call SUBSCRIBER for every published event of EVENT_TYPE for which WHEN holds (once per subscriber).
 
-    WHEN is checked at publication, so a task is not even enqueued for events it would ignore.
+    WHEN is checked at publication, so a task is not even enqueued for events it would ignore. INSIDE (plain
+    callables only) runs the subscriber at once, in the publishing transaction, instead of after commit.
     """
+    if inside:
+        if isinstance(subscriber, Task):
+            raise TypeError("a task subscriber is enqueued in the transaction already; inside= is for callables")
+        _inside.add(id(subscriber))
     if all(existing is not subscriber for existing, _ in _subscribers[event_type]):
         _subscribers[event_type].append((subscriber, when))
 
@@ -73,5 +81,7 @@ def publish(event: Event) -> None:
             continue
         if isinstance(subscriber, Task):
             subscriber.enqueue(**dataclasses.asdict(event))
+        elif id(subscriber) in _inside:
+            subscriber(event)
         else:
             transaction.on_commit(functools.partial(subscriber, event))

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "tiski.cases",
     "tiski.channels",
     "tiski.notifications",
+    "tiski.routing",
     "tiski.console",
     "tiski.api",
 ]
@@ -230,3 +231,42 @@ TISKI_MARKETING_WEBHOOK_URL = os.environ.get("TISKI_MARKETING_WEBHOOK_URL", "").
 TISKI_MARKETING_WEBHOOK_SECRET = os.environ.get("TISKI_MARKETING_WEBHOOK_SECRET", "")
 TISKI_MARKETING_WEBHOOK_MAX_ATTEMPTS = env_int("TISKI_MARKETING_WEBHOOK_MAX_ATTEMPTS", 10)
 TISKI_MARKETING_WEBHOOK_BACKOFF_S = env_int("TISKI_MARKETING_WEBHOOK_BACKOFF_S", 30)
+
+# ---------------------------------------------------------------------------------------------------------
+# Omni-channel routing (docs/configuration.md, "Routing").
+# Units of an agent's capacity (100 by default) that one item of work takes, by channel: "phone=100,chat=33".
+TISKI_ROUTING_UNITS = {
+    "phone": 100,
+    "chat": 33,
+    "email": 10,
+    "webform": 10,
+    "sms": 20,
+    "whatsapp": 25,
+    "messenger": 25,
+    "instagram": 25,
+} | {
+    kind.strip(): int(units)
+    for kind, _sep, units in (pair.partition("=") for pair in env_list("TISKI_ROUTING_UNITS", ""))
+    if kind.strip() and units.strip().isdigit()
+}
+# Minutes within which work must be answered when its queue sets no target of its own: "chat=2,email=480".
+TISKI_RESPONSE_TARGETS = {
+    "phone": 2,
+    "chat": 2,
+    "email": 480,
+    "webform": 480,
+    "sms": 60,
+    "whatsapp": 60,
+    "messenger": 60,
+    "instagram": 60,
+} | {
+    kind.strip(): int(minutes)
+    for kind, _sep, minutes in (pair.partition("=") for pair in env_list("TISKI_RESPONSE_TARGETS", ""))
+    if kind.strip() and minutes.strip().isdigit()
+}
+# The router runs inside the web server ("embedded") or only in `tiski router` processes ("off" here).
+TISKI_ROUTER = os.environ.get("TISKI_ROUTER", "embedded")
+TISKI_ROUTER_POLL_S = float(os.environ.get("TISKI_ROUTER_POLL_S", "0.5"))  # timers and other processes' work
+TISKI_PRESENCE_ON_LOGIN = os.environ.get("TISKI_PRESENCE_ON_LOGIN", "online")  # or "offline": the agent chooses
+TISKI_PRESENCE_IDLE_MINUTES = env_int("TISKI_PRESENCE_IDLE_MINUTES", 15)  # no activity → away (0: never)
+TISKI_DETECT_LANGUAGES = env_list("TISKI_DETECT_LANGUAGES", "fi,en,sv")  # languages the router tells apart

@@ -26,13 +26,14 @@ MANAGE_TOKENS: Final = "accounts.manage_tokens"  # create and revoke API tokens 
 VIEW_SENT_MAIL: Final = "accounts.view_sent_mail"  # the local mailbox of `tiski demo`
 VIEW_QUARANTINE: Final = "tiski_channels.view_quarantinedmail"  # mail that could not be stored, kept raw
 CHANGE_QUARANTINE: Final = "tiski_channels.change_quarantinedmail"  # re-process or dismiss it
+SUPERVISE: Final = "routing.supervise"  # the live supervisor view; reassign work, set others' presence
 
 _AGENT_PERMS = [WORK_CASES, VIEW_CUSTOMERS, CHANGE_CUSTOMERS, "customers.add_customer"]
-_LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY, MERGE_CUSTOMERS]
+_LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY, MERGE_CUSTOMERS, SUPERVISE]
 _ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
 
 # Administrators also manage everything in these apps through the admin (channels, teams, users, categories …).
-ADMIN_APPS: Final = ("accounts", "customers", "cases", "tiski_channels", "notifications", "auth")
+ADMIN_APPS: Final = ("accounts", "customers", "cases", "tiski_channels", "notifications", "routing", "auth")
 
 ROLE_PERMISSIONS: Final[dict[str, list[str]]] = {
     AGENT: _AGENT_PERMS,

@@ -255,6 +255,9 @@ class CaseEvent(models.Model):
         UPDATED = "updated", _("Case updated")
         REOPENED = "reopened", _("Reopened")
         SPLIT = "split", _("Message moved to a new case")
+        QUEUED = "queued", _("Queued for an agent")
+        TRANSFERRED = "transferred", _("Transferred")
+        RETURNED = "returned", _("Returned to the queue")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

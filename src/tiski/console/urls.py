@@ -7,7 +7,7 @@ usual names (settings.LOGIN_URL), and the console's own pages are named "console
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tiski.console import customer_views, views
+from tiski.console import customer_views, routing_views, supervisor_views, views
 
 NAMESPACE = "console"  # not `app_name`: that would namespace login/logout too
 console_patterns = [
@@ -52,6 +52,8 @@ console_patterns = [
     ),
     path("console/notifications/", customer_views.notifications, name="notifications"),
     path("console/notifications/<int:pk>/", customer_views.notification_open, name="notification-open"),
+    *routing_views.urlpatterns,
+    *supervisor_views.urlpatterns,
 ]
 
 urlpatterns = [
