@@ -199,7 +199,7 @@ class Command(BaseCommand):
         quiet_static_file_warning()
         config = uvicorn.Config(
             "tiski.asgi:application",
-            lifespan="off",
+            lifespan="on",
             server_header=False,
             log_level=os.environ.get("TISKI_LOG_LEVEL", "info").lower(),
         )

@@ -56,7 +56,7 @@ class Command(BaseCommand):
             host=host,
             port=port,
             workers=workers,
-            lifespan="off",
+            lifespan="on",
             proxy_headers=True,
             forwarded_allow_ips=forwarded_allow_ips,
             server_header=False,
