@@ -20,6 +20,7 @@ Run it:
   createsuperuser  create the first administrator
   serve            the web server (uvicorn) for production, behind a reverse proxy
   worker           the background worker: sends replies, runs background tasks
+  router           route work to agents in a process of its own (web servers with TISKI_ROUTER=off)
   smtpd            receive email over SMTP
   imap-poll        fetch email from IMAP mailboxes
 

@@ -122,3 +122,37 @@ def test_anssi_journey_runs_across_channels(demo, db):  # type: ignore[no-untype
     # Every contact was recognised as the same customer.
     # Recognised by his address on every channel; an unverified chat session id is not added to his record.
     assert {identity.kind for identity in anssi.identities.all()} >= {"email", "phone", "instagram"}
+
+
+def test_demo_routing_has_queues_skills_rules_and_agents_profiles(demo, db):  # type: ignore[no-untyped-def]
+    from tiski.routing.models import AgentSkill, AgentState, Presence, Queue, RoutingRule, Skill
+
+    incidents = Queue.objects.get(name="Incidents")
+    assert (incidents.name_fi, incidents.priority) == ("Häiriöt", 9)
+    assert Queue.objects.get(is_default=True).name == "General"
+    assert set(Skill.objects.exclude(language="").values_list("language", flat=True)) == {"fi", "en", "sv"}
+    outage_rule = RoutingRule.objects.get(queue=incidents)
+    assert "outage" in outage_rule.keywords and "häiriö" in outage_rule.keywords and not outage_rule.channel_kinds
+    maija = AgentState.objects.get(user__username="maija")
+    assert (maija.presence, maija.capacity, maija.load) == (Presence.OFFLINE, 100, 0)
+    assert maija.queues.filter(pk=incidents.pk).exists()
+    levels = dict(AgentSkill.objects.filter(skill__language="en").values_list("user__username", "level"))
+    assert levels["maija"] == 9 and levels["minna"] == 5
+
+
+def test_demo_work_items_agree_with_the_history(demo, db):  # type: ignore[no-untyped-def]
+    from tiski.routing.models import AgentState, WorkItem
+
+    assert WorkItem.objects.count() == Case.objects.count()  # one item per case, made by the routing rules
+    active = WorkItem.objects.filter(status__in=WorkItem.ACTIVE)
+    assert active.exists()
+    # Only new cases nobody owns still wait; nothing of a solved, closed or pending case is active.
+    assert not active.exclude(status=WorkItem.Status.QUEUED).exists()
+    assert not active.exclude(case__status=Case.Status.NEW).exists()
+    assert not active.filter(case__owner__isnull=False).exists()
+    assert not active.exclude(enqueued_at=F("case__created_at")).exists()
+    assert not AgentState.objects.exclude(load=0).exists()
+    done = WorkItem.objects.filter(status=WorkItem.Status.DONE)
+    assert not done.filter(Q(agent=None) | Q(closed_at=None)).exists()
+    assert set(WorkItem.objects.values_list("queue__name", flat=True)) >= {"Incidents", "Chat and messaging", "General"}
+    assert WorkItem.objects.filter(language="sv").exists()  # Swedish-speaking customers need the Swedish skill

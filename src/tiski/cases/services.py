@@ -230,6 +230,7 @@ def case_update(
             actor=actor,
             old=_person(old_owner) if old_owner else None,
             new=_person(owner) if owner else None,
+            owner_id=owner.pk if owner else None,  # routing follows the new owner before the case row is saved
         )
     if team is not _UNSET and team != case.team:
         if actor is not None and not actor.has_perm(ASSIGN_ANY):
@@ -352,7 +353,9 @@ def message_reply(
     if case.owner_id is None:
         case.owner = actor  # who answers first owns it, as in every helpdesk
         fields.append("owner")
-        case_event_record(case=case, kind=CaseEvent.Kind.ASSIGNED, actor=actor, old=None, new=_person(actor))
+        case_event_record(
+            case=case, kind=CaseEvent.Kind.ASSIGNED, actor=actor, old=None, new=_person(actor), owner_id=actor.pk
+        )
     case.save(update_fields=fields)
     case_event_record(case=case, kind=CaseEvent.Kind.REPLY_QUEUED, actor=actor, message_id=message.pk)
     outbox_enqueue(message=message)

@@ -30,10 +30,13 @@ from tiski.channels.interface import InboundMessage, Threading
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.services import message_receive
 from tiski.core.demo_records import demo_records_create
+from tiski.core.demo_routing import demo_routing_ensure, demo_work_create
 from tiski.customers.matching import match_keys_rebuild, suggestions_refresh
 from tiski.customers.models import Customer, Identity, Organization
 from tiski.customers.services import Handle
 from tiski.notifications.models import Follow
+from tiski.routing.models import Queue
+from tiski.routing.subscribers import routing_intake_paused
 
 COMPANY = "Pohjolan Pyörä ja Ulkoilu Oy"
 DOMAIN = "pohjolanpyora.example"
@@ -464,12 +467,13 @@ HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 10, 11, 11, 10, 9, 9, 9,
 
 @dataclass
 class DemoBase:
-    """The company's configuration: teams, categories, channels and agents."""
+    """The company's configuration: teams, categories, channels, agents and routing queues."""
 
     teams: dict[str, Team] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
 
     def agents_of(self, team: str | None) -> list[User]:
         """Return the demo users who work cases in TEAM (everyone but the administrator when None)."""
@@ -535,6 +539,7 @@ def demo_base_ensure() -> DemoBase:
                 user.is_superuser = True
                 user.save(update_fields=["is_superuser"])
         base.users[demo_user.username] = user
+    base.queues = demo_routing_ensure(categories=base.categories, users=base.users)
     return base
 
 
@@ -1068,8 +1073,11 @@ def demo_load(*, seed: int = SEED) -> DemoResult:
         rng = random.Random(seed)
         now = timezone.now()
         customers = _customers_create(rng, now)
-        history = _cases_create(base=base, customers=customers, rng=rng, now=now)
+        with routing_intake_paused():  # the history would contradict what routing did; work is made after it
+            history = _cases_create(base=base, customers=customers, rng=rng, now=now)
         history.write()
+        with historical_timestamps(CaseEvent):
+            demo_work_create(now=now)
         demo_records_create(customers=customers, rng=rng, now=now)
         _follows_create(base=base, anssi=customers[0])
         match_keys_rebuild()

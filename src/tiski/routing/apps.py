@@ -8,6 +8,6 @@ class RoutingConfig(AppConfig):
     verbose_name = _("Routing")
 
     def ready(self) -> None:
-        from tiski.routing import subscribers
+        from tiski.routing import signals, subscribers  # noqa: F401  (signals: login/logout set the presence)
 
         subscribers.connect()

@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from tiski.routing.consumers import ConsoleConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/console/", ConsoleConsumer.as_asgi()),
+]

@@ -162,3 +162,142 @@
     }
   });
 })();
+
+/* Routing, live: the console's WebSocket (htmx ws extension on #live) swaps in offers, presence and "My work";
+   this keeps their clocks running, tells the server the agent is at the desk, and falls back to re-reading the
+   offers while the socket is down. */
+(function () {
+  "use strict";
+  var ACTIVITY_EVERY_MS = 60000;  // heartbeat at most once a minute, and only while the agent does something
+  var FALLBACK_EVERY_MS = 30000;  // offers re-read this often while the socket is down
+  var socket = null;
+  var lastActivity = Date.now();  // the page load itself counts (the server notes it when the socket opens)
+  var fallback = null;
+  var units = null;
+  var offerCount = null;
+  var baseTitle = document.title;
+
+  function liveEl() { return document.getElementById("live"); }
+
+  function setLive(state) {  // "on", "off" (reconnecting) or "refused" (the session ended)
+    document.body.classList.toggle("live-lost", state === "off");
+    document.body.classList.toggle("live-refused", state === "refused");
+    document.body.setAttribute("data-live", state);
+  }
+
+  function refreshOffers() {
+    var live = liveEl();
+    if (live && window.htmx && document.getElementById("offers")) {
+      window.htmx.ajax("GET", live.getAttribute("data-offers-url"), { target: "#offers", swap: "outerHTML" });
+    }
+  }
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+    setLive("on");
+    if (fallback) { clearInterval(fallback); fallback = null; }
+  });
+
+  document.addEventListener("htmx:wsClose", function (event) {
+    socket = null;
+    var code = event.detail.event && event.detail.event.code;
+    if (code === 4403) { setLive("refused"); return; }  // logged out meanwhile: nothing to wait for
+    setLive("off");
+    if (!fallback) fallback = setInterval(refreshOffers, FALLBACK_EVERY_MS);
+  });
+
+  function activity() {
+    var now = Date.now();
+    if (!socket || now - lastActivity < ACTIVITY_EVERY_MS) return;
+    lastActivity = now;
+    try { socket.send(JSON.stringify({ type: "activity" })); } catch (e) { /* the socket reconnects by itself */ }
+  }
+  document.addEventListener("keydown", activity, true);
+  document.addEventListener("click", activity, true);
+
+  // Relative times ("12 min") and offer countdowns ("0:45") keep running between pushes.
+  function relative(seconds, wait) {
+    if (!units) {
+      var data = document.getElementById("reltime-units");
+      units = data ? JSON.parse(data.textContent)
+        : { now: "now", under: "under a minute", min: "%(n)d min", h: "%(n)d h", d: "%(n)d d" };
+    }
+    if (seconds < 60) return wait ? units.under : units.now;
+    if (seconds < 3600) return units.min.replace("%(n)d", Math.floor(seconds / 60));
+    if (seconds < 86400) return units.h.replace("%(n)d", Math.floor(seconds / 3600));
+    return units.d.replace("%(n)d", Math.floor(seconds / 86400));
+  }
+
+  function tickAgo() {
+    document.querySelectorAll("time[data-ago]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) el.textContent = relative(Math.max(0, (Date.now() - at) / 1000), el.getAttribute("data-ago") === "wait");
+    });
+  }
+
+  function tickCountdowns() {
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      if (!el._deadline) el._deadline = Date.now() + 1000 * parseInt(el.getAttribute("data-left") || "0", 10);
+      var left = Math.max(0, Math.round((el._deadline - Date.now()) / 1000));
+      var offer = el.closest(".offer");
+      if (left <= 0) {
+        el.textContent = el.getAttribute("data-expired-text") || "0:00";
+        if (offer) offer.classList.add("is-expired");
+        return;
+      }
+      el.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (offer) offer.classList.toggle("is-ending", left <= 15);
+    });
+  }
+
+  // Offers: the count in the tab's title, and a spoken announcement when a new one arrives.
+  function offersChanged() {
+    var offers = document.querySelectorAll("#offers .offer");
+    document.title = offers.length ? "(" + offers.length + ") " + baseTitle : baseTitle;
+    if (offerCount !== null && offers.length > offerCount) {
+      var say = document.getElementById("live-announce");
+      var title = offers[offers.length - 1].querySelector(".offer__title");
+      if (say && title) say.textContent = (say.getAttribute("data-new-offer") || "") + " " + title.textContent.trim();
+    }
+    offerCount = offers.length;
+  }
+
+  document.addEventListener("htmx:wsAfterMessage", function () { offersChanged(); tickCountdowns(); });
+  document.addEventListener("htmx:afterSwap", function () { offersChanged(); tickCountdowns(); });
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-notice-close]");
+    if (close) { close.closest("[data-notice]").remove(); return; }
+    // A menu (presence, transfer) closes when the agent clicks elsewhere.
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      menu.open = false;
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  // Notices of work assigned without asking stay a while, then go (the work is in "My work" anyway).
+  function timeNotices() {
+    document.querySelectorAll("#work-notices [data-notice]:not([data-timed])").forEach(function (notice) {
+      notice.setAttribute("data-timed", "1");
+      setTimeout(function () { if (!notice.matches(":hover, :focus-within")) notice.remove(); }, 30000);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var notices = document.getElementById("work-notices");
+    if (notices) new MutationObserver(timeNotices).observe(notices, { childList: true });
+    baseTitle = document.title;
+    offersChanged();
+    tickCountdowns();
+    setInterval(tickCountdowns, 1000);
+    setInterval(tickAgo, 30000);
+  });
+})();
