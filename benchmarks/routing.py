@@ -707,6 +707,7 @@ class RouterCalls:
 
     def __init__(self, profile: cProfile.Profile | None = None) -> None:
         self.calls: list[tuple[float, float, list[int]]] = []
+        self.clock = StatementClock()  # statements and database time of all the calls
         self.original: Callable[..., Any] | None = None
         self.profile = profile
 
@@ -716,11 +717,14 @@ class RouterCalls:
         original = self.original = router.route_pending
 
         def timed(**kwargs: Any) -> Any:
+            from django.db import connection
+
             if self.profile:
                 self.profile.enable()  # in the router's thread: cProfile profiles the thread that enables it
             started = time.perf_counter()
             try:
-                made = original(**kwargs)
+                with connection.execute_wrapper(self.clock):  # the router thread's own connection
+                    made = original(**kwargs)
             finally:
                 ended = time.perf_counter()
                 if self.profile:
@@ -769,6 +773,8 @@ class RouterCalls:
             "router_empty_call_p50_ms": percentile(empty, 0.50) if empty else None,
             "router_offering_call_p50_ms": percentile(offering, 0.50) if offering else None,
             "router_busy_share": sum(durations) / 1000 / (self.calls[-1][1] - self.calls[0][0]),
+            "router_db_share": self.clock.seconds * 1000 / sum(durations),
+            "router_statements_per_call": self.clock.statements / len(durations),
             "wait_for_router_p50_ms": percentile(waits, 0.50) if waits else None,
             "wait_for_router_p99_ms": percentile(waits, 0.99) if waits else None,
             "offering_call_p50_ms": percentile(calls, 0.50) if calls else None,
@@ -1016,7 +1022,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"  router loop: {figures['router_calls']} route_pending calls ({figures['router_empty_calls']} "
                 f"offered nothing, p50 {figures['router_empty_call_p50_ms'] or 0:.1f} ms; the others p50 "
                 f"{figures['router_offering_call_p50_ms'] or 0:.1f} ms), all p50 {figures['router_call_p50_ms']:.1f} "
-                f"p99 {figures['router_call_p99_ms']:.1f} ms, busy {figures['router_busy_share']:.0%} of the time; "
+                f"p99 {figures['router_call_p99_ms']:.1f} ms, {figures['router_statements_per_call']:.1f} statements "
+                f"and {figures['router_db_share']:.0%} in the database per call, busy "
+                f"{figures['router_busy_share']:.0%} of the time; "
                 "per item: "
                 f"commit → call start p50 {figures['wait_for_router_p50_ms'] or 0:.1f} p99 "
                 f"{figures['wait_for_router_p99_ms'] or 0:.1f} ms, call start → push p50 "

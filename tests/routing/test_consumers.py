@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -38,7 +40,7 @@ def _layer_flushed() -> Iterator[None]:
     yield
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.flush)()  # type: ignore[attr-defined]
+        run(layer.flush)  # type: ignore[attr-defined]
 
 
 class WebsocketCommunicator(ApplicationCommunicator):
@@ -83,8 +85,25 @@ class WebsocketCommunicator(ApplicationCommunicator):
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    """Run SCENARIO on an event loop; its database_sync_to_async calls come back to this thread."""
-    async_to_sync(scenario)()
+    """Run SCENARIO on an event loop; its database_sync_to_async calls come back to the calling thread.
+
+    A browser test earlier in the session leaves Playwright's event loop running in this thread, where
+    async_to_sync refuses to run: then the scenario runs from a thread of its own (with its own connection).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(scenario)()
+        return
+
+    def in_thread() -> None:
+        try:
+            async_to_sync(scenario)()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(in_thread).result()
 
 
 def login(user: User | None) -> list[tuple[bytes, bytes]]:

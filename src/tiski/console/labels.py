@@ -50,6 +50,10 @@ MODEL_LABELS = (
     gettext_noop("Team changed"),
     gettext_noop("Case updated"),
     gettext_noop("Reopened"),
+    gettext_noop("Message moved to a new case"),
+    gettext_noop("Queued for an agent"),
+    gettext_noop("Transferred"),
+    gettext_noop("Returned to the queue"),
     # ChannelKind, Identity.Kind
     gettext_noop("Email"),
     gettext_noop("Web form"),

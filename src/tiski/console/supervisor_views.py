@@ -180,7 +180,8 @@ def agent_rows_html(agents: list[AgentRow], now: datetime) -> SafeString:
     panel_url = _url_maker("console:supervisor-presence")
     labels = {value: str(label) for value, label in Presence.choices}
     icons = {value: str(presence_icon(value)) for value in Presence.values}
-    offered_tag = f'<span class="sv-item__tag">{_e(_("offered"))}</span>'
+    offered_label = _("offered")
+    offered_tag = f'<span class="sv-item__tag">{_e(offered_label)}</span>'
     offered, assigned = _("offered, not yet accepted"), _("assigned")
     units_text = {
         n: ngettext("%(n)d unit", "%(n)d units", n) % {"n": n} for n in {w.units for a in agents for w in a.items}
@@ -238,8 +239,9 @@ def item_rows_html(items: QueueItems, now: datetime) -> SafeString:
     slas = {state: str(sla_chip(state)) for state in ("ok", "risk", "breached", "none")}
     waiting, offered_to, with_agent = _("Waiting"), _("Offered to %(name)s"), _("With %(name)s")
     optional, move, move_label = _("optional"), _e(_("Reassign…")), _("Reassign or move %(reference)s")
-    any_agent = f'<span class="muted">{_e(_("any agent"))}</span>'
-    no_target = f'<span class="muted">{_e(_("No target"))}</span>'
+    any_agent_label, no_target_label = _("any agent"), _("No target")
+    any_agent = f'<span class="muted">{_e(any_agent_label)}</span>'
+    no_target = f'<span class="muted">{_e(no_target_label)}</span>'
     rows = []
     for r in items.rows:
         item = r.item
@@ -256,7 +258,8 @@ def item_rows_html(items: QueueItems, now: datetime) -> SafeString:
         declined = ""
         if item.declined and item.status == WorkItem.Status.QUEUED:
             n = len(item.declined)
-            declined = f' <span class="muted">· {_e(ngettext("%(n)d declined", "%(n)d declined", n) % {"n": n})}</span>'
+            declined_text = ngettext("%(n)d declined", "%(n)d declined", n) % {"n": n}
+            declined = f' <span class="muted">· {_e(declined_text)}</span>'
         skills = "".join(
             f'<span class="sv-skill{" is-optional" if need.optional else ""}">{_e(need.label)} ≥ {need.level}'
             f"{_OPTIONAL if need.optional else ''}</span>"
