@@ -48,8 +48,8 @@ Status = WorkItem.Status
 
 
 def units_for(channel_kind: str) -> int:
-    """Return the units of an agent's capacity that one item of CHANNEL_KIND takes."""
-    return int(settings.TISKI_ROUTING_UNITS.get(channel_kind, DEFAULT_UNITS))
+    """Return the units of an agent's capacity that one item of CHANNEL_KIND takes (at least 1: work is never free)."""
+    return max(int(settings.TISKI_ROUTING_UNITS.get(channel_kind, DEFAULT_UNITS)), 1)
 
 
 def response_due(*, queue: Queue, channel_kind: str, now: datetime) -> datetime | None:
