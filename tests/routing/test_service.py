@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import subprocess
@@ -24,6 +25,17 @@ from tiski.routing import service
 from tiski.routing.models import Queue, WorkItem
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # a database of its own: other test runs use the same server
+
+
+def _run(coroutine: Any) -> Any:
+    """asyncio.run(COROUTINE), from a thread of its own when this thread already runs an event loop (a browser
+    test earlier in the session leaves Playwright's loop running in the main thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def postgres_only() -> None:
@@ -102,7 +114,7 @@ def test_the_loop_offers_work_committed_in_this_process_within_a_fraction_of_a_s
         item = make_item(queue)
         return item.pk, time.time()
 
-    results = asyncio.run(offers_arriving(agent, in_thread(enqueue), times=3))
+    results = _run(offers_arriving(agent, in_thread(enqueue), times=3))
     assert [item_id for item_id, _pushed, _seconds in results] == [pushed for _item, pushed, _s in results]
     assert max(seconds for _item, _pushed, seconds in results) < 0.5
     assert WorkItem.objects.filter(status=WorkItem.Status.OFFERED, agent=agent).count() == 3
@@ -139,7 +151,7 @@ def test_the_loop_wakes_at_once_for_work_committed_by_another_process(
         item_id, committed = done.stdout.split()
         return int(item_id), float(committed)
 
-    results = asyncio.run(offers_arriving(agent, in_thread(enqueue_elsewhere), times=2))
+    results = _run(offers_arriving(agent, in_thread(enqueue_elsewhere), times=2))
     assert [item_id for item_id, _pushed, _seconds in results] == [pushed for _item, pushed, _s in results]
     assert max(seconds for _item, _pushed, seconds in results) < 0.5  # NOTIFY, not the 60 s poll
 
@@ -152,7 +164,7 @@ def test_start_does_nothing_unless_the_router_is_embedded(settings: Any) -> None
         return started
 
     settings.TISKI_ROUTER = "off"
-    assert asyncio.run(start_and_stop()) is False
+    assert _run(start_and_stop()) is False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -167,7 +179,7 @@ def test_start_runs_the_router_with_the_server_until_stop(settings: Any) -> None
         return running, task.done()
 
     settings.TISKI_ROUTER = "embedded"
-    assert asyncio.run(start_and_stop()) == (True, True)
+    assert _run(start_and_stop()) == (True, True)
     assert service._embedded is None
 
 
@@ -227,7 +239,7 @@ def test_a_router_process_offers_committed_work_pushes_it_over_redis_and_stops_o
             message = await asyncio.wait_for(layer.receive(channel), 10)
             return item_id, message, time.time() - committed
 
-        item_id, message, seconds = asyncio.run(offered())
+        item_id, message, seconds = _run(offered())
         assert message == {"type": "routing.offer", "item_id": item_id}
         assert seconds < 1.0
     finally:
