@@ -296,20 +296,17 @@ def work_enqueue(
             existing = _active_item(case.pk)
             if existing is not None:
                 return existing
-        now = timezone.now()
-        item = WorkItem.objects.create(
+        item = _item_create(
             case=case,
             queue=queue,
-            queue_priority=queue.priority,
-            priority=case.priority if priority is None else priority,
             channel_kind=channel_kind,
             language=language,
-            skills=skills_clean(skills),
+            skills=skills,
+            priority=priority,
+            due_at=due_at,
+            reason=reason,
             units=units_for(channel_kind),
             status=Status.QUEUED,
-            enqueued_at=now,
-            due_at=due_at or response_due(queue=queue, channel_kind=channel_kind, now=now),
-            reason=reason,
         )
         if not new_case:
             case_event_record(
@@ -318,6 +315,40 @@ def work_enqueue(
         wake_routers()
         push.send_on_commit([push.changed()])
     return item
+
+
+def _item_create(
+    *,
+    case: Case,
+    queue: Queue,
+    channel_kind: str,
+    language: str,
+    skills: Iterable[Mapping[str, Any]],
+    priority: int | None,
+    due_at: datetime | None,
+    reason: str,
+    units: int,
+    status: str,
+    agent: User | None = None,
+) -> WorkItem:
+    """Write a new work item on CASE entering QUEUE now (waiting, or assigned to AGENT at once)."""
+    now = timezone.now()
+    return WorkItem.objects.create(
+        case=case,
+        queue=queue,
+        queue_priority=queue.priority,
+        priority=case.priority if priority is None else priority,
+        channel_kind=channel_kind,
+        language=language,
+        skills=skills_clean(skills),
+        units=units,
+        status=status,
+        enqueued_at=now,
+        due_at=due_at or response_due(queue=queue, channel_kind=channel_kind, now=now),
+        agent=agent,
+        assigned_at=now if agent is not None else None,
+        reason=reason,
+    )
 
 
 def work_assign_owner(
@@ -348,22 +379,18 @@ def work_assign_owner(
         units = units_for(channel_kind)
         if state.presence != Presence.ONLINE or state.capacity - state.load < units:
             return None
-        now = timezone.now()
-        item = WorkItem.objects.create(
+        item = _item_create(
             case=case,
             queue=queue,
-            queue_priority=queue.priority,
-            priority=case.priority if priority is None else priority,
             channel_kind=channel_kind,
             language=language,
-            skills=skills_clean(skills),
+            skills=skills,
+            priority=priority,
+            due_at=due_at,
+            reason=reason,
             units=units,
             status=Status.ASSIGNED,
-            enqueued_at=now,
-            due_at=due_at or response_due(queue=queue, channel_kind=channel_kind, now=now),
             agent=agent,
-            assigned_at=now,
-            reason=reason,
         )
         state.load += units
         state.save(update_fields=["load"])
