@@ -17,8 +17,22 @@ from django.core.asgi import get_asgi_application
 
 django_asgi = get_asgi_application()
 
+from tiski.channels.chat import routing_ws as chat_ws  # noqa: E402
 from tiski.core.asgi_limits import BodySizeLimit  # noqa: E402  (after Django is set up)
 from tiski.routing import routing_ws  # noqa: E402
+
+CHAT_PREFIX = "/ws/chat/"
+# The console's socket: a logged-in agent's browser on Tiski's own host.
+console_ws = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routing_ws.websocket_urlpatterns)))
+# The customer's chat: anonymous, from the company's own site; the consumer checks the Origin against the
+# channel's allowed_origins (and Tiski's own host), so it is not behind the host validator.
+chat_socket = URLRouter(chat_ws.websocket_urlpatterns)
+
+
+async def websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Send a socket to the chat or to the console by its path."""
+    app = chat_socket if scope.get("path", "").startswith(CHAT_PREFIX) else console_ws
+    await app(scope, receive, send)
 
 
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -43,7 +57,7 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routing_ws.websocket_urlpatterns))),
+        "websocket": websocket,
         "lifespan": lifespan,
     }
 )

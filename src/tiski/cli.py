@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tiski.simulators.environment import demo_environment
+
 DEMO_EMAIL_BACKEND = "tiski.core.mail.LocalMailboxBackend"
 
 OVERVIEW = """\
@@ -77,6 +79,7 @@ def _demo_environment(args: Sequence[str]) -> None:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  (only compared)
     shown = f"[{shown}]" if ":" in shown else shown
     os.environ["TISKI_BASE_URL"] = f"http://{shown}:{port or 8000}"
+    demo_environment(int(port or 8000))  # the messaging providers' simulators
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -37,10 +37,13 @@ INSTALLED_APPS = [
     "tiski.customers",
     "tiski.cases",
     "tiski.channels",
+    "tiski.channels.chat",
+    "tiski.channels.meta",
     "tiski.notifications",
     "tiski.routing",
     "tiski.console",
     "tiski.api",
+    "tiski.simulators",
 ]
 
 MIDDLEWARE = [
@@ -88,9 +91,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, so two
         # writers queue on busy_timeout instead of failing with "database is locked" mid-transaction.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # (WAL is set once per process by tiski.core.sqlite: it is stored in the file, and costly per connection.)
+        "init_command": "PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("TISKI_DB_POOL", default=True):
+    # A pool per process: under ASGI every request and every database call of a WebSocket consumer would open
+    # a new connection (Django closes it after each); returned to the pool instead, it is reused at once.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's persistent connections and its pool exclude each other
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("TISKI_DB_POOL_SIZE", 10),
+        "timeout": 30,
     }
 if os.environ.get("TISKI_TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TISKI_TEST_DB_NAME"]}
@@ -138,6 +151,14 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Email out: the company's own SMTP relay, configured from the environment.
+# Messaging providers. Webhooks are signed over the public URL: behind a proxy set the base it is reached at.
+TISKI_WEBHOOK_BASE_URL = os.environ.get("TISKI_WEBHOOK_BASE_URL", "")
+# The providers' REST APIs; tests and `tiski demo` point these at the local provider simulators.
+TISKI_TWILIO_API_URL = os.environ.get("TISKI_TWILIO_API_URL", "https://api.twilio.com")
+TISKI_META_GRAPH_URL = os.environ.get("TISKI_META_GRAPH_URL", "https://graph.facebook.com/v21.0")
+TISKI_SIMULATORS = env_bool("TISKI_SIMULATORS")  # `tiski demo`: the provider simulators and /simulator/
+TISKI_CHAT_MAX_ATTACHMENT_BYTES = env_int("TISKI_CHAT_MAX_ATTACHMENT_MB", 10) * 1024 * 1024
+
 EMAIL_BACKEND = os.environ.get("TISKI_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("TISKI_SMTP_HOST", "localhost")
 EMAIL_PORT = env_int("TISKI_SMTP_PORT", 25)
@@ -180,10 +201,20 @@ TASKS = {
 REDIS_URL = os.environ.get("TISKI_REDIS_URL", "")
 if REDIS_URL:
     # redis-py's 5 s socket timeout equals channels_redis's blocking receive: idle consoles would drop every 5 s.
+    # Its pool allows 100 connections and then raises instead of waiting: a burst of sockets closing at once
+    # (a proxy restart drops every chat) needs more, each group_add/discard/send holding one for a moment.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "max_connections": env_int("TISKI_REDIS_MAX_CONNECTIONS", 1000),
+                    }
+                ]
+            },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -2,12 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from tiski.channels.webhooks import webhook
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:inbox", permanent=False)),
     path("", include("tiski.console.urls")),
     path("contact/", include("tiski.channels.webform.urls")),
+    path("chat/", include("tiski.channels.chat.urls")),
+    path("meta/", include("tiski.channels.meta.urls")),
     path("api/v1/", include("tiski.api.urls")),
     path("email/", include("tiski.channels.email.urls")),
+    path("hooks/<str:kind>/<int:channel_id>/", webhook, name="channel-webhook"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("simulator/", include("tiski.simulators.urls")),  # 404 unless `tiski demo` runs the simulators
 ]

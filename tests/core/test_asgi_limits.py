@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -25,7 +26,9 @@ def _post(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> dict:
         await communicator.wait(timeout=10)
         return start
 
-    return asyncio.run(run())
+    # In a thread of its own: a browser test earlier in the run may have left Playwright's loop running here.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 @pytest.mark.django_db(transaction=True)

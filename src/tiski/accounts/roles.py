@@ -33,7 +33,17 @@ _LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY, MERGE_CUSTOMERS, SUPERVISE]
 _ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
 
 # Administrators also manage everything in these apps through the admin (channels, teams, users, categories …).
-ADMIN_APPS: Final = ("accounts", "customers", "cases", "tiski_channels", "notifications", "routing", "auth")
+ADMIN_APPS: Final = (
+    "accounts",
+    "customers",
+    "cases",
+    "tiski_channels",
+    "chat",
+    "meta",
+    "notifications",
+    "routing",
+    "auth",
+)
 
 ROLE_PERMISSIONS: Final[dict[str, list[str]]] = {
     AGENT: _AGENT_PERMS,

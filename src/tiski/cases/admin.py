@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from tiski.cases.models import Attachment, Case, CaseEvent, Category, Message, Note, Tag
+from django.contrib import admin
+from django.http import HttpRequest
+
+from tiski.cases.models import Attachment, CannedReply, Case, CaseEvent, Category, Message, Note, Tag
 
 
 @admin.register(Case)
@@ -27,3 +30,16 @@ admin.site.register(Tag)
 admin.site.register(Note)
 admin.site.register(Attachment)
 admin.site.register(CaseEvent)
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "shortcut", "language", "active", "created_by"]
+    list_filter = ["active", "language"]
+    search_fields = ["title", "shortcut", "body"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change and obj.created_by_id is None and request.user.is_authenticated:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

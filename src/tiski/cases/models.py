@@ -151,6 +151,7 @@ class Message(models.Model):
         QUEUED = "queued", _("Queued")
         SENT = "sent", _("Sent")
         DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
         RETRYING = "retrying", _("Retrying")
         FAILED = "failed", _("Failed")
         BOUNCED = "bounced", _("Bounced")
@@ -258,6 +259,8 @@ class CaseEvent(models.Model):
         QUEUED = "queued", _("Queued for an agent")
         TRANSFERRED = "transferred", _("Transferred")
         RETURNED = "returned", _("Returned to the queue")
+        ESCALATED_TO_CALL = "escalated_to_call", _("Escalated to a call")
+        CALL_ENDED = "call_ended", _("Call ended")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -273,3 +276,39 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind}"
+
+
+class CannedReply(models.Model):
+    """A ready answer agents insert into a reply and edit; {{customer.first_name}} and {{agent.first_name}} are
+    filled in when it is inserted."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"))
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Leave empty for a reply that suits any language"),
+    )
+    shortcut = models.SlugField(
+        _("shortcut"), max_length=40, blank=True, allow_unicode=True, help_text=_("Typed after “/” in the reply box")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
 
 from tiski import events
 from tiski.accounts.roles import ASSIGN_ANY, WORK_CASES
@@ -294,8 +295,10 @@ def message_reply(
     body: str,
     files: Sequence[FileIn] = (),
     status_after: str | None = None,
+    channel: Any = None,
 ) -> Message:
-    """Queue a reply to the customer on CASE's channel and return it.
+    """Queue a reply to the customer on CASE's channel (or on CHANNEL, one the customer wrote on in this case:
+    the chat of a chat escalated to a call) and return it.
 
     The message and its outbox row are written in one transaction; the worker sends it, retrying with
     backoff, and the message's delivery status follows. Raise CaseReplyError when the customer cannot
@@ -312,6 +315,10 @@ def message_reply(
     body = body.strip()
     if not body:
         raise CaseReplyError("The reply is empty.")
+    if channel is not None and channel.pk != case.channel_id:
+        if not Message.objects.filter(case=case, channel=channel, direction=Message.Direction.IN).exists():
+            raise CaseReplyError(f"The customer has not written on {channel} in this case; reply on its channel.")
+        case.channel = channel  # for this reply only: the case is saved with update_fields that leave it out
     if case.channel is None:
         raise CaseReplyError("This case has no channel to reply on.")
     try:
@@ -325,6 +332,7 @@ def message_reply(
         raise CaseReplyError(
             f"{case.customer} has no address for {case.channel.get_kind_display()}; add one to the customer."
         )
+    adapter.reply_check(case=case)  # a channel's own rule, e.g. WhatsApp's 24-hour window
     now = timezone.now()
     message = Message.objects.create(
         case=case,
@@ -422,7 +430,7 @@ def case_split(
     return new
 
 
-REPORTABLE_DELIVERY = (Message.Delivery.DELIVERED, Message.Delivery.FAILED)
+REPORTABLE_DELIVERY = (Message.Delivery.DELIVERED, Message.Delivery.READ, Message.Delivery.FAILED)
 
 
 @transaction.atomic
@@ -433,7 +441,7 @@ def message_delivery_report(*, message: Message, status: str, actor: User | None
     message and MessageNotSentError for a reply that is still queued or retrying.
     """
     if status not in REPORTABLE_DELIVERY:
-        raise ValueError(f"a delivery report is delivered or failed, not {status!r}")
+        raise ValueError(f"a delivery report is delivered, read or failed, not {status!r}")
     message = Message.objects.select_for_update(of=("self",)).select_related("case").get(pk=message.pk)
     if message.direction == Message.Direction.IN:
         raise MessageImmutableError(f"Message {message.pk} is inbound; inbound messages cannot be changed.")
@@ -463,3 +471,115 @@ def message_delivery_report(*, message: Message, status: str, actor: User | None
             message_id=message.pk,
         )
     return message
+
+
+# ── escalating a chat to a call ───────────────────────────────────────────────────────────────────────────────
+
+
+def _phone_channel() -> Any:
+    """Return the phone channel calls are recorded on: the first active one, else a new "Phone" channel."""
+    from tiski.channels.models import Channel, ChannelKind
+
+    channel = Channel.objects.filter(kind=ChannelKind.PHONE, active=True).order_by("pk").first()
+    if channel is None:
+        channel, _created = Channel.objects.get_or_create(name="Phone", defaults={"kind": ChannelKind.PHONE})
+    return channel
+
+
+def call_in_progress(*, case: Case) -> CaseEvent | None:
+    """Return the event of CASE's call escalation that has not been ended yet, or None."""
+    last = (
+        CaseEvent.objects.filter(case=case, kind__in=[CaseEvent.Kind.ESCALATED_TO_CALL, CaseEvent.Kind.CALL_ENDED])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return last if last is not None and last.kind == CaseEvent.Kind.ESCALATED_TO_CALL else None
+
+
+def case_call_escalate(*, case: Case, actor: User, number: str) -> CaseEvent:
+    """Continue the chat CASE as a phone call by ACTOR to NUMBER; return the timeline's "escalated" event.
+
+    NUMBER is normalised to E.164 (CaseInvalidError when it is not a phone number) and kept as the customer's
+    phone identity when no customer has it yet. The case's channel becomes the phone channel, its routing work
+    becomes phone work kept by the same agent (its units), and the customer is told in the chat who calls and
+    at which number. Raise CaseInvalidError when the case is not a chat or a call is already going on.
+    """
+    from tiski.channels.chat.services import chat_notice, chat_session_for_case
+    from tiski.channels.models import ChannelKind
+    from tiski.customers.exceptions import IdentityInvalidError
+    from tiski.customers.models import Identity
+    from tiski.customers.normalize import normalize_phone
+    from tiski.routing.services import work_channel_change
+
+    _require_agent(actor)
+    try:
+        e164 = normalize_phone(number)
+    except IdentityInvalidError:
+        raise CaseInvalidError(_("“%(number)s” is not a phone number.") % {"number": number}) from None
+    with transaction.atomic():
+        case = Case.objects.select_for_update(of=("self",)).select_related("channel", "customer").get(pk=case.pk)
+        if case.status == Case.Status.CLOSED:
+            raise CaseClosedError(_("%(reference)s is closed.") % {"reference": case.reference})
+        if call_in_progress(case=case) is not None:
+            raise CaseInvalidError(_("A call on this case is going on already; end it first."))
+        if case.channel is None or case.channel.kind != ChannelKind.CHAT:
+            raise CaseInvalidError(_("Only a chat can be escalated to a call."))
+        chat = case.channel
+        if not Identity.objects.filter(kind=Identity.Kind.PHONE, value=e164).exists():
+            Identity.objects.create(customer=case.customer, kind=Identity.Kind.PHONE, value=e164)
+        case.channel = _phone_channel()
+        fields = ["channel", "updated_at"]
+        if case.status != Case.Status.OPEN:
+            case_event_record(case=case, kind=CaseEvent.Kind.STATUS_CHANGED, actor=actor, old=case.status, new="open")
+            case.status = Case.Status.OPEN
+            fields.append("status")
+        case.save(update_fields=fields)
+        event = case_event_record(
+            case=case,
+            kind=CaseEvent.Kind.ESCALATED_TO_CALL,
+            actor=actor,
+            number=e164,
+            from_channel=chat.pk,
+            by=_person(actor),
+        )
+        work_channel_change(case=case, kind=ChannelKind.PHONE)
+        session = chat_session_for_case(case=case)
+        language = (session.language if session is not None else "") or case.customer.language
+        chat_notice(case=case, text=_call_notice(language, actor, e164), actor=actor, channel=chat)
+    return event
+
+
+def _call_notice(language: str, agent: User, number: str) -> str:
+    """Return "<agent> will call you now at <number>" in LANGUAGE (the chat's, else the site's)."""
+    from django.conf import settings
+    from django.utils.translation import override
+
+    with override(language or settings.LANGUAGE_CODE):
+        name = agent.first_name or _person(agent)
+        return _("%(agent)s will call you now at %(number)s.") % {"agent": name, "number": number}
+
+
+def case_call_end(*, case: Case, actor: User) -> CaseEvent:
+    """Record that the call going on on CASE ended; return the event, which keeps the number and duration.
+
+    Raise CaseInvalidError when no call is going on.
+    """
+    _require_agent(actor)
+    with transaction.atomic():
+        case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+        started = call_in_progress(case=case)
+        if started is None:
+            raise CaseInvalidError(_("No call is going on on this case."))
+        now = timezone.now()
+        seconds = max(int((now - started.created_at).total_seconds()), 0)
+        event = case_event_record(
+            case=case,
+            kind=CaseEvent.Kind.CALL_ENDED,
+            actor=actor,
+            number=started.data.get("number", ""),
+            started_at=started.created_at.isoformat(),
+            duration_s=seconds,
+            by=_person(actor),
+        )
+        Case.objects.filter(pk=case.pk).update(updated_at=now)
+    return event

@@ -10,7 +10,7 @@ class ChannelsConfig(AppConfig):
     def ready(self) -> None:
         # Adapters register themselves on import; importing them here fills the registry once.
         from tiski import events
-        from tiski.channels import email, webform  # noqa: F401
+        from tiski.channels import email, sms, webform  # noqa: F401
         from tiski.channels.email.tasks import email_acknowledge
         from tiski.channels.models import ChannelKind
 

@@ -16,3 +16,7 @@ class DeliveryPermanentError(DeliveryError):
 
 class InboundInvalidError(ChannelError):
     """An inbound contact cannot be stored as given; the message says why."""
+
+
+class ChannelConfigError(ChannelError):
+    """A channel lacks a setting or secret it needs; the message names it and where to set it."""

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from tiski.channels.models import Channel, ChannelKind
 from tiski.customers.services import Handle
@@ -86,22 +86,69 @@ class ChannelAdapter(ABC):
     kind: ClassVar[ChannelKind]
     recipient_kinds: ClassVar[tuple[str, ...]]  # identity kinds a reply can be addressed to
     reply_window: ClassVar[timedelta | None] = None
+    deliver_inline: ClassVar[bool] = False  # a live channel (chat): attempt delivery right after the reply commits
+
+    def reply_check(self, *, case: Any) -> None:
+        """Raise CaseReplyError saying why a reply to CASE cannot be sent now (e.g. WhatsApp's 24-hour window);
+        by default every reply may be sent."""
+        return
 
     @abstractmethod
     def send(self, *, message: OutboundMessage) -> DeliveryResult:
         """Send MESSAGE and return the provider's id; raise DeliveryError to have it retried."""
 
 
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A provider's call to /hooks/<kind>/<channel id>/, as the adapter needs it to verify and parse it."""
+
+    method: str
+    url: str  # the full URL the provider called (scheme, host, path and query), as the provider signs it
+    headers: Mapping[str, str]  # names lower-cased
+    query: Mapping[str, str]
+    body: bytes
+    form: Mapping[str, str] = field(default_factory=dict)  # a form-encoded body, decoded (Twilio)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A provider's report on an outbound message it took: sent, delivered, read or failed."""
+
+    external_id: str
+    status: str  # a cases.Message.Delivery value
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookBatch:
+    """What one verified webhook call carries: inbound messages and delivery reports (either may be empty)."""
+
+    messages: Sequence[InboundMessage] = ()
+    statuses: Sequence[StatusUpdate] = ()
+
+
 class WebhookAdapter(ChannelAdapter):
-    """A channel whose provider calls us: verify the call, then parse it into inbound messages."""
+    """A channel whose provider calls us: verify the call, then parse it into inbound messages and statuses.
+
+    The one view in tiski.channels.webhooks calls these; adding a provider adds an adapter, not a view.
+    """
+
+    def handshake(self, *, channel: Channel, request: WebhookRequest) -> str | None:
+        """Answer a provider's GET (a subscription check such as Meta's hub.challenge): the text to return,
+        or None to refuse it with 403. By default every GET is refused."""
+        return None
 
     @abstractmethod
-    def verify(self, *, channel: Channel, headers: Mapping[str, str], body: bytes) -> bool:
-        """Return whether the request carries the provider's valid signature."""
+    def verify(self, *, channel: Channel, request: WebhookRequest) -> bool:
+        """Return whether the request carries the provider's valid signature for CHANNEL."""
 
     @abstractmethod
-    def parse(self, *, channel: Channel, body: bytes) -> list[InboundMessage]:
-        """Return the inbound messages in a verified request body."""
+    def parse(self, *, channel: Channel, request: WebhookRequest) -> WebhookBatch:
+        """Return what a verified request carries; raise InboundInvalidError when it cannot be read."""
+
+    def acknowledgement(self) -> tuple[str, str]:
+        """Return the body and content type the provider expects back after a call was taken."""
+        return "", "text/plain"
 
 
 _ADAPTERS: dict[ChannelKind, ChannelAdapter] = {}

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tiski.cases.models import CaseEvent, Message
 from tiski.cases.services import case_event_record
-from tiski.channels.exceptions import DeliveryError, DeliveryPermanentError
+from tiski.channels.exceptions import ChannelError, DeliveryError, DeliveryPermanentError
 from tiski.channels.interface import OutboundAttachment, OutboundMessage, adapter_for
 from tiski.channels.models import Delivery
 
@@ -26,7 +26,27 @@ def outbox_enqueue(*, message: Message) -> Delivery:
 
     delivery = Delivery.objects.create(message=message, next_attempt_at=timezone.now())
     outbox_deliver.enqueue(delivery_id=delivery.pk)
+    if _delivers_inline(message):
+        # A live channel (chat) is attempted right after commit in this process; the task stays as the
+        # durable fallback and finds the delivery sent (or retries it when this attempt failed).
+        delivery_id = delivery.pk
+        transaction.on_commit(lambda: _attempt_inline(delivery_id))
     return delivery
+
+
+def _delivers_inline(message: Message) -> bool:
+    """Return whether MESSAGE's channel adapter asks for delivery at commit (``deliver_inline = True``)."""
+    try:
+        return adapter_for(message.channel.kind).deliver_inline
+    except ChannelError:
+        return False
+
+
+def _attempt_inline(delivery_id: int) -> None:
+    try:
+        outbox_attempt(delivery_id=delivery_id)
+    except Exception:  # the queued task retries; the reply is not lost
+        logger.exception("delivery %s: the immediate attempt failed", delivery_id)
 
 
 def backoff(attempt: int) -> timedelta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -11,11 +12,13 @@ from tiski import events
 from tiski.cases.html import sanitize_html
 from tiski.cases.models import Case, CaseEvent, Message
 from tiski.cases.references import case_pk_from_reference
-from tiski.cases.services import FileIn, attachment_store, case_event_record
+from tiski.cases.services import FileIn, attachment_store, case_event_record, message_delivery_report
 from tiski.channels.exceptions import InboundInvalidError
-from tiski.channels.interface import InboundMessage, Threading
+from tiski.channels.interface import InboundMessage, StatusUpdate, Threading
 from tiski.customers.models import Customer
 from tiski.customers.services import customer_identify
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -189,3 +192,37 @@ def _subject_from_text(text: str) -> str:
     if not first_line:
         return "(no subject)"
     return first_line if len(first_line) <= 80 else first_line[:77].rstrip() + "…"
+
+
+# A provider reports a message's progress in any order (a "delivered" may arrive after the "read"); the
+# message only moves forward. A failure is recorded whenever it comes, unless the customer has read it.
+DELIVERY_RANK: dict[str, int] = {
+    Message.Delivery.SENT: 1,
+    Message.Delivery.DELIVERED: 2,
+    Message.Delivery.READ: 3,
+}
+
+
+def delivery_status_apply(*, kind: str, update: StatusUpdate) -> Message | None:
+    """Record a provider's delivery report on the outbound message it names (by the provider's id, on a
+    channel of KIND); return the message, or None when no such message is stored (logged, nothing done)."""
+    message = (
+        Message.objects.filter(channel__kind=kind, external_id=update.external_id, direction=Message.Direction.OUT)
+        .order_by("-pk")
+        .first()
+    )
+    if message is None:
+        logger.info("delivery report for unknown %s message %s: ignored", kind, update.external_id)
+        return None
+    current = message.delivery_status
+    if update.status == Message.Delivery.FAILED:
+        if current == Message.Delivery.READ or (
+            current == Message.Delivery.FAILED and message.delivery_error == update.error
+        ):
+            return message
+    elif update.status == Message.Delivery.SENT or DELIVERY_RANK.get(update.status, 0) <= DELIVERY_RANK.get(current, 0):
+        return message  # nothing new (a "sent" only confirms what the outbox recorded)
+    if current not in (*DELIVERY_RANK, Message.Delivery.FAILED):
+        # the provider took it and reports before the outbox recorded "sent" (it found the provider's id)
+        Message.objects.filter(pk=message.pk).update(delivery_status=Message.Delivery.SENT)
+    return message_delivery_report(message=message, status=update.status, actor=None, error=update.error)

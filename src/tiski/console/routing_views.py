@@ -27,6 +27,7 @@ from tiski.accounts.roles import ASSIGN_ANY
 from tiski.cases.exceptions import CaseNotFoundError
 from tiski.cases.models import Case
 from tiski.cases.selectors import case_get_for_agent
+from tiski.console.selectors import my_chats
 from tiski.console.views import agent_required
 from tiski.routing.exceptions import RoutingError, RoutingPermissionError
 from tiski.routing.models import AgentState, Presence, Queue, WorkItem
@@ -104,7 +105,8 @@ def routing_nav_context(*, user: User, current: str = "") -> dict[str, Any]:
     state = presence_of(user=user)
     holds_work = state is not None and state.load > 0
     cards, held = console_work_for(user=user, language=get_language() or "") if holds_work else ([], [])
-    return presence_context(state=state) | {"offers": cards} | _my_work(held, current)
+    chats = my_chats(user=user) if holds_work else []  # a chat routed to the agent is part of their load
+    return presence_context(state=state) | {"offers": cards, "my_chats": chats} | _my_work(held, current)
 
 
 def live_html(*, user: User, parts: set[str], notice_item_id: int | None = None, current: str = "") -> str:

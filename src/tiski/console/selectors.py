@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 
 from tiski.accounts.models import ApiToken, Team
@@ -31,8 +31,8 @@ from tiski.accounts.roles import (
     WORK_CASES,
 )
 from tiski.accounts.selectors import agent_list
-from tiski.cases.models import Attachment, Case, CaseEvent, Message
-from tiski.channels.models import Channel, QuarantinedMail
+from tiski.cases.models import Attachment, CannedReply, Case, CaseEvent, Message
+from tiski.channels.models import Channel, ChannelKind, QuarantinedMail
 from tiski.customers.models import Customer, Identity, MatchSuggestion
 from tiski.customers.records import KindSummary, records_summary
 from tiski.customers.selectors import CustomerCases, customer_cases, suggestions_open
@@ -386,3 +386,140 @@ def notification_get_for(*, user: User, notification_id: int) -> Notification:
     if notification is None:
         raise ConsoleNotFoundError(f"No notification {notification_id}.")
     return notification
+
+
+# --- chat in the console: canned replies, "My chats", the chat's live state ---------------------------------
+
+CANNED_SHOWN = 30
+MY_CHATS_SHOWN = 12
+_PLACEHOLDER = re.compile(r"\{\{\s*(customer|agent)\.(first_name|name)\s*\}\}")
+
+
+def canned_replies_for(*, query: str = "", language: str = "") -> list[CannedReply]:
+    """Return the active canned replies whose title or shortcut contains QUERY (a leading "/" ignored).
+
+    Replies in LANGUAGE and those for any language come first; replies in other languages follow, so a Finnish
+    agent answering in English still finds them.
+    """
+    query = query.strip().lstrip("/").strip()
+    replies = CannedReply.objects.filter(active=True)
+    if query:
+        replies = replies.filter(Q(title__icontains=query) | Q(shortcut__icontains=query))
+    short = (language or "")[:2]
+    ordered = sorted(
+        replies.order_by("title", "id")[: CANNED_SHOWN * 2],
+        key=lambda reply: (0 if reply.language in ("", short) else 1, reply.title.casefold()),
+    )
+    return ordered[:CANNED_SHOWN]
+
+
+def _first_name(name: str) -> str:
+    return name.split()[0] if name.split() else name
+
+
+def canned_reply_fill(*, body: str, case: Case, agent: User) -> str:
+    """Return BODY with {{customer.first_name}}, {{customer.name}}, {{agent.first_name}} and {{agent.name}}
+    filled in for CASE's customer and AGENT (an unknown name leaves a blank, not the placeholder)."""
+    customer_name = case.customer.name or ""
+    agent_name = agent.get_full_name() or agent.get_username()
+    values = {
+        ("customer", "first_name"): _first_name(customer_name),
+        ("customer", "name"): customer_name,
+        ("agent", "first_name"): agent.first_name or _first_name(agent_name),
+        ("agent", "name"): agent_name,
+    }
+    return _PLACEHOLDER.sub(lambda match: values[(match.group(1), match.group(2))], body)
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    case: Case
+    last_at: datetime | None
+    unanswered: int
+
+
+def my_chats(*, user: User) -> list[ChatRow]:
+    """Return USER's open chat cases, the one with the newest message first, each with the time of its last
+    message and how many of the customer's messages came after the agents' last reply."""
+    last_reply = (
+        Message.objects.filter(case=OuterRef("pk"), direction=Message.Direction.OUT, author=Message.Author.AGENT)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    cases = (
+        Case.objects.filter(owner=user, status__in=Case.OPEN_STATUSES, channel__kind=ChannelKind.CHAT)
+        .select_related("customer")
+        .annotate(last_at=Max("messages__created_at"), last_reply_at=Subquery(last_reply))
+        .order_by(F("last_at").desc(nulls_last=True), "-pk")[:MY_CHATS_SHOWN]
+    )
+    rows = list(cases)
+    waiting: dict[int, int] = {}
+    if rows:
+        inbound = Message.objects.filter(case__in=[case.pk for case in rows], direction=Message.Direction.IN)
+        since = {case.pk: case.last_reply_at for case in rows}
+        for case_id, at in inbound.values_list("case_id", "created_at"):
+            if since[case_id] is None or at > since[case_id]:
+                waiting[case_id] = waiting.get(case_id, 0) + 1
+    return [ChatRow(case, case.last_at, waiting.get(case.pk, 0)) for case in rows]
+
+
+def my_chat_case_ids(*, user: User) -> list[int]:
+    """Return the ids of USER's open chat cases (their console hears those cases' chat pushes)."""
+    return list(
+        Case.objects.filter(owner=user, status__in=Case.OPEN_STATUSES, channel__kind=ChannelKind.CHAT)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:50]
+    )
+
+
+def case_chat_state(*, case: Case) -> dict[str, Any] | None:
+    """Return what the case page shows of CASE's chat (None when the case never was a chat): whether the
+    customer's widget is connected, and the call going on, if any."""
+    from tiski.cases.services import call_in_progress
+
+    was_chat = case.channel is not None and case.channel.kind == ChannelKind.CHAT
+    call = call_in_progress(case=case)
+    escalated = call is not None or CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.ESCALATED_TO_CALL).exists()
+    if not was_chat and not escalated:
+        return None
+    return {
+        "is_chat": was_chat,
+        "state": _chat_state(case),
+        "call": call,
+        "phones": list(case.customer.identities.filter(kind=Identity.Kind.PHONE).values_list("value", flat=True)),
+        "email": case.customer.identities.filter(kind=Identity.Kind.EMAIL).values_list("value", flat=True).first(),
+    }
+
+
+def _chat_state(case: Case) -> str:
+    """Return "connected" while the customer's chat widget is open, "ended" once they ended the chat, else
+    "disconnected"."""
+    from tiski.channels.chat.services import chat_is_live, chat_session_for_case
+
+    if chat_is_live(case=case):
+        return "connected"
+    session = chat_session_for_case(case=case)
+    return "ended" if session is not None and session.status == "ended" else "disconnected"
+
+
+def message_for_push(*, case_id: int, message_id: int) -> Message | None:
+    """Return message MESSAGE_ID of case CASE_ID as the timeline shows it, or None when it is not there."""
+    return (
+        Message.objects.filter(pk=message_id, case_id=case_id)
+        .select_related("channel", "author_user", "identity", "delivery", "case__customer")
+        .prefetch_related("attachments")
+        .defer("raw")
+        .first()
+    )
+
+
+def reply_channel_for(*, case: Case) -> Channel | None:
+    """Return the channel the composer replies on: the case's, except on a chat escalated to a call, whose
+    replies still go to the chat the customer is in (a phone case has no written channel)."""
+    if case.channel is None or case.channel.kind != ChannelKind.PHONE:
+        return case.channel
+    events = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.ESCALATED_TO_CALL)
+    escalated = events.order_by("-created_at", "-id").first()
+    chat_id = escalated.data.get("from_channel") if escalated is not None else None
+    chat = Channel.objects.filter(pk=chat_id, kind=ChannelKind.CHAT).first() if chat_id else None
+    return chat or case.channel

@@ -7,7 +7,7 @@ usual names (settings.LOGIN_URL), and the console's own pages are named "console
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tiski.console import customer_views, routing_views, supervisor_views, views
+from tiski.console import chat_views, customer_views, routing_views, supervisor_views, views
 
 NAMESPACE = "console"  # not `app_name`: that would namespace login/logout too
 console_patterns = [
@@ -52,6 +52,10 @@ console_patterns = [
     ),
     path("console/notifications/", customer_views.notifications, name="notifications"),
     path("console/notifications/<int:pk>/", customer_views.notification_open, name="notification-open"),
+    path("console/cases/<str:reference>/canned/", chat_views.canned_replies, name="case-canned"),
+    path("console/cases/<str:reference>/call/", chat_views.case_call, name="case-call"),
+    path("console/cases/<str:reference>/call/end/", chat_views.case_call_ended, name="case-call-end"),
+    path("console/cases/<str:reference>/transcript/", chat_views.case_transcript, name="case-transcript"),
     *routing_views.urlpatterns,
     *supervisor_views.urlpatterns,
 ]

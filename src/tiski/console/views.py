@@ -44,6 +44,7 @@ from tiski.console.selectors import (
     ConsolePermissionError,
     api_token_get_for,
     api_tokens_for,
+    case_chat_state,
     case_page,
     customer_panel,
     filter_choices,
@@ -56,6 +57,7 @@ from tiski.console.selectors import (
     quarantine_get,
     quarantine_list,
     quarantine_unresolved_count,
+    reply_channel_for,
     sent_mail_get,
     sent_mail_list,
     timeline_pending,
@@ -178,7 +180,12 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(request, reference)
     context = _case_context(request, case)
     context |= case_pane_context(request, case, related=context["related"])
-    context |= {"reply_form": forms.ReplyForm(), "note_form": forms.NoteForm()}
+    context |= {
+        "reply_form": forms.ReplyForm(),
+        "note_form": forms.NoteForm(),
+        "chat": case_chat_state(case=case),
+        "reply_channel": reply_channel_for(case=case),
+    }
     return render(request, "console/case.html", context)
 
 
@@ -250,6 +257,7 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
             body=form.cleaned_data["body"],
             files=form.files_in(request.FILES.getlist("files")),
             status_after=form.cleaned_data["status_after"] or None,
+            channel=reply_channel_for(case=case),
         )
     except CaseError as exc:
         return _case_failed(request, case, str(exc), _status_for(exc), "reply-errors")

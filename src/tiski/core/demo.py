@@ -101,6 +101,10 @@ CHANNELS: dict[str, tuple[str, str, str | None]] = {
     ChannelKind.MESSENGER: ("Messenger", "pohjolanpyora", "Asiakaspalvelu"),
     ChannelKind.INSTAGRAM: ("Instagram", "@pohjolanpyora", "Asiakaspalvelu"),
 }
+CHANNEL_CONFIG: dict[str, dict[str, object]] = {
+    # The shop's widget asks who is writing; its page is Tiski's own /chat/demo/ (no other origins needed).
+    ChannelKind.CHAT: {"prechat": {"enabled": True, "require_email": False}, "allowed_origins": []},
+}
 CHANNEL_WEIGHTS: dict[str, int] = {
     ChannelKind.EMAIL: 28,
     ChannelKind.WEBFORM: 20,
@@ -520,7 +524,13 @@ def demo_base_ensure() -> DemoBase:
         )[0]
     for kind, (name, address, team) in CHANNELS.items():
         base.channels[kind] = Channel.objects.get_or_create(
-            name=name, defaults={"kind": kind, "address": address, "team": base.teams.get(team or "")}
+            name=name,
+            defaults={
+                "kind": kind,
+                "address": address,
+                "team": base.teams.get(team or ""),
+                "config": CHANNEL_CONFIG.get(kind, {}),
+            },
         )[0]
     for demo_user in DEMO_USERS:
         user = User.objects.filter(username=demo_user.username).first()

@@ -764,3 +764,41 @@ def agent_seen(user: User) -> None:
     AgentState.objects.filter(user_id=user.pk).exclude(last_seen_at__gt=now - timedelta(seconds=SEEN_EVERY_S)).update(
         last_seen_at=now
     )
+
+
+# ── channel change ────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def work_channel_change(*, case: Case, kind: str) -> WorkItem | None:
+    """Make CASE's active work item work of channel KIND (a chat escalated to a call becomes phone work) and
+    return it, or None when routing holds no work for the case.
+
+    The item keeps its agent, queue and age; its units become those of KIND, and the agent holding it carries
+    the difference at once — even beyond their capacity: the call is happening, and the router offers them
+    nothing new until their load is below it again.
+    """
+    with transaction.atomic():
+        case = _case_lock(case.pk)
+        item = _active_item(case.pk)
+        if item is None:
+            return None
+        units = units_for(kind)
+        if item.channel_kind == kind and item.units == units:
+            return item
+        held_by = item.agent_id if item.status in (Status.OFFERED, Status.ASSIGNED) else None
+        if held_by is not None:
+            state = _states_lock([held_by])[held_by]
+            if units < item.units:
+                _release(state, item.units - units)
+                wake_routers()  # freed capacity
+            else:
+                state.load += units - item.units
+            state.save(update_fields=["load"])
+        item.channel_kind = kind
+        item.units = units
+        item.save(update_fields=["channel_kind", "units"])
+        pushes = [push.changed()]
+        if held_by is not None:
+            pushes.append(push.presence(held_by))  # their load shows in the nav
+        push.send_on_commit(pushes)
+    return item

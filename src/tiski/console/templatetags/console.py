@@ -181,7 +181,27 @@ def event_text(event: CaseEvent) -> str:
         return _("%(actor)s moved the case to team %(new)s") % {"actor": actor, "new": data.get("new") or "–"}
     if kind == CaseEvent.Kind.CREATED:
         return _("Case created") if not event.actor else _("%(actor)s created the case") % {"actor": actor}
+    if kind == CaseEvent.Kind.ESCALATED_TO_CALL:
+        return _("%(actor)s escalated the chat to a call to %(number)s") % {
+            "actor": actor,
+            "number": data.get("number") or "–",
+        }
+    if kind == CaseEvent.Kind.CALL_ENDED:
+        return _("Call to %(number)s ended · %(duration)s · %(actor)s") % {
+            "number": data.get("number") or "–",
+            "duration": call_duration(int(data.get("duration_s") or 0)),
+            "actor": actor,
+        }
     return f"{_label(CaseEvent.Kind, kind)} · {actor}"
+
+
+@register.filter
+def call_duration(seconds: int) -> str:
+    """Return SECONDS as a call's length: "0:45", "12:05", "1:02:09"."""
+    seconds = max(int(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @register.filter

@@ -30,6 +30,7 @@ from tiski.channels.email.mailbox import mailbox_default
 from tiski.channels.email.smtpd import SmtpdStartError, SmtpReceiver, smtpd_start
 from tiski.core.demo import COMPANY, DEMO_PASSWORD, DEMO_USERS, demo_load
 from tiski.core.management.commands.serve import quiet_static_file_warning
+from tiski.simulators.demo import Providers, providers_start
 
 TOKEN_NAME = "tiski demo"  # noqa: S105  (a token's label)
 WORKER_STOP_TIMEOUT_S = 10
@@ -109,9 +110,12 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         worker: subprocess.Popen[bytes] | None = None
         receiver: SmtpReceiver | None = None
+        providers: Providers | None = None
         try:
             self._prepare()
             token = self._token()
+            if settings.TISKI_SIMULATORS:
+                providers = self._providers_start()
             if not no_smtp:
                 receiver = self._smtp_start(host, smtp_port)
             if not no_worker:
@@ -124,6 +128,8 @@ class Command(BaseCommand):
             sock.close()
             if receiver is not None:
                 receiver.stop()
+            if providers is not None:
+                providers.stop()
             if worker is not None:
                 self._worker_stop(worker)
             for sig, handler in previous.items():
@@ -140,6 +146,15 @@ class Command(BaseCommand):
                 f"Loaded the demo company {COMPANY}: {result.customers} customers, {result.cases} cases "
                 f"({result.seconds:.1f} s)."
             )
+
+    def _providers_start(self) -> Providers:
+        try:
+            return providers_start()
+        except OSError as exc:
+            raise CommandError(
+                f"The provider simulators cannot listen on {settings.TISKI_TWILIO_API_URL} and "
+                f"{settings.TISKI_META_GRAPH_URL} ({exc.strerror or exc}): choose another port: tiski demo --port N"
+            ) from None
 
     def _token(self) -> str:
         admin = User.objects.get(username=DEMO_USERS[0].username)
@@ -182,6 +197,8 @@ class Command(BaseCommand):
             f"\n  Tiski is running: {url}/\n\n"
             f"  Log in (username, password):\n{logins}\n\n"
             f"  Contact form:       {url}/contact/\n"
+            f"  Chat widget:        {url}/chat/demo/   (a sample web shop with the chat)\n"
+            f"  SMS, WhatsApp, Messenger, Instagram:  {url}/simulator/   (write as a customer)\n"
             f"  Sent mail:          {url}/console/sent-mail/   (replies go to {settings.TISKI_LOCAL_MAIL_DIR})\n"
             f"  API docs:           {url}/api/v1/docs\n"
             f"  API token (admin):  {token}\n"

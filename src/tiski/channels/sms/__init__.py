@@ -1,0 +1,1 @@
+from tiski.channels.sms import adapter  # noqa: F401  (registers the adapter)

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from tiski.simulators.views import simulator
+
+urlpatterns = [path("", simulator, name="simulator")]
