@@ -171,6 +171,8 @@ def test_a_shop_signed_in_customer_chats_without_questions_and_the_next_one_does
         box.fill(f"Hello from {email}")
         box.press("Enter")
         expect(page.get_by_role("log").locator(".tiski-customer")).to_have_count(1, timeout=LIVE_MS)
+        # Stored by the server (the pending mark is gone), not only shown while it waits to be sent.
+        expect(page.get_by_role("log").locator(".tiski-pending")).to_have_count(0, timeout=LIVE_MS)
         page.keyboard.press("Escape")  # closed, so that the next page starts with the launcher
         expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
     context.close()
