@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "tiski.channels",
     "tiski.channels.chat",
     "tiski.channels.meta",
+    "tiski.channels.voice",
     "tiski.notifications",
     "tiski.routing",
     "tiski.console",

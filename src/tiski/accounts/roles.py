@@ -40,6 +40,7 @@ ADMIN_APPS: Final = (
     "tiski_channels",
     "chat",
     "meta",
+    "voice",
     "notifications",
     "routing",
     "auth",

@@ -261,6 +261,8 @@ class CaseEvent(models.Model):
         RETURNED = "returned", _("Returned to the queue")
         ESCALATED_TO_CALL = "escalated_to_call", _("Escalated to a call")
         CALL_ENDED = "call_ended", _("Call ended")
+        CALL_MISSED = "call_missed", _("Missed call")
+        CALL_RECORDED = "call_recorded", _("Call recording")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -328,11 +328,11 @@ def message_reply(
             f"Replies on {case.channel.get_kind_display()} cannot be sent from Tiski yet; "
             "reply on the customer's channel directly and add an internal note."
         ) from None
+    adapter.reply_check(case=case)  # a channel's own rule, e.g. WhatsApp's 24-hour window
     if not case.customer.identities.filter(kind__in=adapter.recipient_kinds).exists():
         raise CaseReplyError(
             f"{case.customer} has no address for {case.channel.get_kind_display()}; add one to the customer."
         )
-    adapter.reply_check(case=case)  # a channel's own rule, e.g. WhatsApp's 24-hour window
     now = timezone.now()
     message = Message.objects.create(
         case=case,

@@ -6,7 +6,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from tiski.channels.models import Channel, ChannelKind
@@ -120,11 +120,29 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True)
+class CallEvent:
+    """A telephony system's report on one call: it rings, is answered, ends, is missed, or has a recording."""
+
+    call_id: str
+    event: str  # ringing | answered | ended | missed | voicemail | recording
+    direction: str = "inbound"  # inbound | outbound
+    number: str = ""  # the customer's number (the caller's on an inbound call, the called one's outbound)
+    line: str = ""  # our number or line the call came in on or went out from
+    agent: str = ""  # the agent the call is connected to: username or email
+    queue: str = ""
+    at: datetime | None = None  # when it happened, by the telephony system's clock (now when not given)
+    talk_s: int | None = None
+    recording_url: str = ""
+    outcome: str = ""  # the provider's own word (busy, no-answer, abandoned …)
+
+
+@dataclass(frozen=True)
 class WebhookBatch:
-    """What one verified webhook call carries: inbound messages and delivery reports (either may be empty)."""
+    """What one verified webhook call carries: inbound messages, delivery reports and call events."""
 
     messages: Sequence[InboundMessage] = ()
     statuses: Sequence[StatusUpdate] = ()
+    calls: Sequence[CallEvent] = ()
 
 
 class WebhookAdapter(ChannelAdapter):

@@ -4,8 +4,8 @@ Every provider (Twilio for SMS, Meta for WhatsApp, Messenger and Instagram) call
 channel's adapter verifies the signature and parses the body. A call that is not signed right gets 403 and
 stores nothing. A signed call whose body cannot be read is kept in the quarantine (never lost) and answered
 200, so that the provider does not retry it forever; an administrator sees it there. Inbound messages go
-through the one pipeline (channels.services.message_receive: a provider's retry is a duplicate there), and
-delivery reports through delivery_status_apply.
+through the one pipeline (channels.services.message_receive: a provider's retry is a duplicate there),
+delivery reports through delivery_status_apply, call events through voice.services.call_event_apply.
 """
 
 from __future__ import annotations
@@ -83,5 +83,10 @@ def webhook(request: HttpRequest, kind: str, channel_id: int) -> HttpResponse:
             )
     for update in batch.statuses:
         delivery_status_apply(kind=kind, update=update)
+    if batch.calls:
+        from tiski.channels.voice.services import call_event_apply
+
+        for event in batch.calls:
+            call_event_apply(channel=channel, event=event)
     body, content_type = adapter.acknowledgement()
     return HttpResponse(body, content_type=content_type)

@@ -56,6 +56,8 @@ MODEL_LABELS = (
     gettext_noop("Returned to the queue"),
     gettext_noop("Escalated to a call"),
     gettext_noop("Call ended"),
+    gettext_noop("Missed call"),
+    gettext_noop("Call recording"),
     # CannedReply (its admin)
     gettext_noop("canned reply"),
     gettext_noop("canned replies"),

@@ -105,6 +105,20 @@ def status_callback_url(channel: Channel) -> str:
     return base + reverse("channel-webhook", kwargs={"kind": ChannelKind.SMS.value, "channel_id": channel.pk})
 
 
+def twilio_signed(*, channel: Channel, request: WebhookRequest) -> bool:
+    """Return whether REQUEST carries Twilio's valid X-Twilio-Signature for CHANNEL's auth token (the twilio
+    SDK's validator; raise ChannelConfigError when the channel's auth token is not configured)."""
+    token = channel_secret(channel, "auth_token")
+    signature = request.headers.get("x-twilio-signature", "")
+    if not signature or request.method != "POST":
+        return False
+    validator = RequestValidator(token)
+    params: FormParams | str = (
+        request.body.decode("utf-8", errors="replace") if "bodySHA256" in request.query else form_params(request)
+    )
+    return any(validator.validate(url, params, signature) for url in _signed_urls(channel, request.url))
+
+
 @adapter_register
 class SmsAdapter(WebhookAdapter):
     kind = ChannelKind.SMS
@@ -118,15 +132,7 @@ class SmsAdapter(WebhookAdapter):
         Form posts are signed over the URL and the sorted parameters; a JSON post carries bodySHA256 in its
         query and is signed over the URL, with the body's hash checked as well.
         """
-        token = channel_secret(channel, "auth_token")
-        signature = request.headers.get("x-twilio-signature", "")
-        if not signature or request.method != "POST":
-            return False
-        validator = RequestValidator(token)
-        params: FormParams | str = (
-            request.body.decode("utf-8", errors="replace") if "bodySHA256" in request.query else form_params(request)
-        )
-        return any(validator.validate(url, params, signature) for url in _signed_urls(channel, request.url))
+        return twilio_signed(channel=channel, request=request)
 
     def parse(self, *, channel: Channel, request: WebhookRequest) -> WebhookBatch:
         """Return the inbound SMS/MMS or the status callback REQUEST carries."""

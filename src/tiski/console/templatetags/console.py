@@ -186,6 +186,10 @@ def event_text(event: CaseEvent) -> str:
             "actor": actor,
             "number": data.get("number") or "–",
         }
+    if kind in (CaseEvent.Kind.CALL_ENDED, CaseEvent.Kind.CALL_MISSED, CaseEvent.Kind.CALL_RECORDED) and data.get(
+        "direction"
+    ):
+        return _telephony_call_text(kind, data)
     if kind == CaseEvent.Kind.CALL_ENDED:
         return _("Call to %(number)s ended · %(duration)s · %(actor)s") % {
             "number": data.get("number") or "–",
@@ -193,6 +197,27 @@ def event_text(event: CaseEvent) -> str:
             "actor": actor,
         }
     return f"{_label(CaseEvent.Kind, kind)} · {actor}"
+
+
+def _telephony_call_text(kind: str, data: dict[str, Any]) -> str:
+    """A call the telephony system reported: who called whom, how long it waited and talked, how it ended."""
+    number = data.get("number") or _("an unknown number")
+    if kind == CaseEvent.Kind.CALL_RECORDED:
+        return _("The recording of the call with %(number)s is available") % {"number": number}
+    inbound = data.get("direction") == "inbound"
+    if kind == CaseEvent.Kind.CALL_MISSED:
+        head = _("Missed call from %(number)s") if inbound else _("Call to %(number)s not answered")
+    else:
+        head = _("Call from %(number)s") if inbound else _("Call to %(number)s")
+    parts = [head % {"number": number}]
+    if data.get("duration_s") is not None and kind == CaseEvent.Kind.CALL_ENDED:
+        parts.append(_("talked %(duration)s") % {"duration": call_duration(int(data["duration_s"]))})
+    if data.get("wait_s") is not None and inbound:
+        parts.append(_("waited %(duration)s") % {"duration": call_duration(int(data["wait_s"]))})
+    if data.get("outcome") and kind == CaseEvent.Kind.CALL_MISSED:
+        parts.append(str(data["outcome"]))
+    parts += [str(data[key]) for key in ("agent", "queue") if data.get(key)]
+    return " · ".join(parts)
 
 
 @register.filter

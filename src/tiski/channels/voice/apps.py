@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VoiceConfig(AppConfig):
+    """Phone: call events from a telephony system (Twilio Voice or any PBX/CTI calling the generic webhook)."""
+
+    name = "tiski.channels.voice"
+    label = "voice"
+    verbose_name = _("Phone")
+
+    def ready(self) -> None:
+        from tiski.channels.voice import adapter  # noqa: F401  (registers the adapter)

@@ -1,0 +1,165 @@
+"""Apply call events: keep each call's state, recognise the caller, log the call on a case when it ends.
+
+Events may arrive late, twice or out of order (providers retry; a status callback can overtake another):
+each call is one row locked while an event is applied, times are only ever filled in, and a call that has
+ended stays ended. A call is logged on its case once, when it reaches its final state: the case the agent
+picked during the call, else a new phone case of the caller (a customer is created for an unknown number).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tiski.cases.models import Case, CaseEvent
+from tiski.cases.services import case_create, case_event_record
+from tiski.channels.interface import CallEvent
+from tiski.channels.models import Channel
+from tiski.channels.voice.models import Call
+from tiski.customers.exceptions import IdentityInvalidError
+from tiski.customers.lookup import identity_find
+from tiski.customers.models import Customer, Identity
+from tiski.customers.normalize import normalize_phone
+from tiski.customers.services import Handle, customer_identify
+
+logger = logging.getLogger(__name__)
+
+
+def call_event_apply(*, channel: Channel, event: CallEvent) -> Call:
+    """Apply EVENT to its call on CHANNEL (created at its first event) and return the call."""
+    at = event.at or timezone.now()
+    with transaction.atomic():
+        call = _locked_call(channel=channel, event=event)
+        was_final = call.status in Call.FINAL
+        _fill(call, event)
+        _advance(call, event, at)
+        call.save()
+        if call.status in Call.FINAL and not was_final:
+            call_log(call=call)
+        elif event.event == "recording" and was_final and call.case is not None and event.recording_url:
+            case_event_record(case=call.case, kind=CaseEvent.Kind.CALL_RECORDED, **_summary(call))
+    return call
+
+
+def _locked_call(*, channel: Channel, event: CallEvent) -> Call:
+    try:
+        with transaction.atomic():
+            Call.objects.get_or_create(
+                channel=channel, provider_call_id=event.call_id, defaults={"direction": event.direction}
+            )
+    except IntegrityError:  # a concurrent first event of the same call created it
+        pass
+    return Call.objects.select_for_update().get(channel=channel, provider_call_id=event.call_id)
+
+
+def _fill(call: Call, event: CallEvent) -> None:
+    """Fill in what the call does not know yet: the number and its customer, the agent, the queue."""
+    if not call.number and event.number:
+        try:
+            call.number = normalize_phone(event.number)
+        except IdentityInvalidError:
+            call.number = ""  # withheld or not a number ("anonymous"): the caller is unknown
+    if call.customer_id is None and call.number:
+        identity = identity_find(kind=Identity.Kind.PHONE, value=call.number)
+        call.customer = identity.customer if identity is not None else None
+    if not call.line and event.line:
+        call.line = event.line[:64]
+    if not call.queue and event.queue:
+        call.queue = event.queue[:100]
+    if call.agent_id is None and event.agent:
+        call.agent = agent_by_name(event.agent)
+
+
+def agent_by_name(name: str) -> User | None:
+    """Return the active user whose username or email is NAME, or None (the event names someone unknown)."""
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(Q(username=name) | Q(email__iexact=name)).order_by("pk").first()
+
+
+def _advance(call: Call, event: CallEvent, at: datetime) -> None:
+    final = call.status in Call.FINAL
+    if call.rang_at is None:
+        call.rang_at = at  # the first event known of the call (ringing, unless that report was lost)
+    if event.event == "answered":
+        call.answered_at = call.answered_at or at
+        if not final:
+            call.status = Call.Status.ANSWERED
+    elif event.event == "ended":
+        call.ended_at = call.ended_at or at
+        if event.talk_s is not None and call.answered_at is not None:
+            call.talk_s = event.talk_s
+        elif call.answered_at is not None and call.talk_s is None:
+            call.talk_s = max(int((call.ended_at - call.answered_at).total_seconds()), 0)
+        if not final:
+            # Completed without an agent answering: the caller hung up waiting (or in the IVR).
+            call.status = Call.Status.ENDED if call.answered_at is not None else Call.Status.MISSED
+            call.outcome = event.outcome or ("completed" if call.answered_at is not None else "abandoned")
+    elif event.event in ("missed", "voicemail"):
+        call.ended_at = call.ended_at or at
+        if not final:
+            call.status = Call.Status.VOICEMAIL if event.event == "voicemail" else Call.Status.MISSED
+            call.outcome = event.outcome or event.event
+    if event.recording_url:
+        call.recording_url = event.recording_url
+        if (
+            event.event == "recording"
+            and call.answered_at is None
+            and call.status
+            in (
+                Call.Status.RINGING,
+                Call.Status.MISSED,
+            )
+        ):
+            call.status = Call.Status.VOICEMAIL  # a recording of a call nobody answered is a voicemail
+            call.ended_at = call.ended_at or at
+            call.outcome = "voicemail"
+
+
+def call_log(*, call: Call) -> CaseEvent:
+    """Log CALL, which has ended, on its case (a new phone case of the caller when none was picked)."""
+    if call.customer is None:
+        call.customer = _caller(call)
+    case = call.case
+    if case is None:
+        outbound, answered = call.direction == Call.Direction.OUTBOUND, call.status == Call.Status.ENDED
+        if answered:
+            subject = _("Call to %(number)s") if outbound else _("Call from %(number)s")
+        else:
+            subject = _("Call to %(number)s not answered") if outbound else _("Missed call from %(number)s")
+        subject %= {"number": call.number or _("an unknown number")}
+        case = case_create(customer=call.customer, subject=subject, actor=None, channel=call.channel)
+        call.case = case
+    call.save(update_fields=["customer", "case", "updated_at"])
+    kind = CaseEvent.Kind.CALL_ENDED if call.status == Call.Status.ENDED else CaseEvent.Kind.CALL_MISSED
+    Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+    return case_event_record(case=case, kind=kind, actor=call.agent, **_summary(call))
+
+
+def _caller(call: Call) -> Customer:
+    if call.number:
+        return customer_identify(handles=[Handle(Identity.Kind.PHONE, call.number)], source="channel:phone").customer
+    return Customer.objects.create(name=_("Unknown caller"), provisional=True)
+
+
+def _summary(call: Call) -> dict[str, Any]:
+    """The call as its timeline event keeps it (the number, who, where, how long, how it ended)."""
+    return {
+        "call_id": call.pk,
+        "direction": call.direction,
+        "number": call.number,
+        "agent": (call.agent.get_full_name() or call.agent.get_username()) if call.agent else "",
+        "queue": call.queue,
+        "started_at": call.rang_at.isoformat() if call.rang_at else "",
+        "wait_s": call.wait_s,
+        "duration_s": call.talk_s,
+        "outcome": call.outcome,
+        "recording_url": call.recording_url,
+    }
