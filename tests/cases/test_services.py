@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tiski.cases.exceptions import CaseClosedError, CaseInvalidError, CasePermissionError, CaseReplyError
 from tiski.cases.models import Case, CaseEvent, Message
@@ -141,7 +141,7 @@ def test_reply_on_a_phone_case_says_it_is_answered_by_calling(agent, db):
 
     phone = Channel.objects.create(kind=ChannelKind.PHONE, name="Phone")  # calls are answered by calling back
     case = case_create(customer=Customer.objects.create(name="Anssi"), subject="Called", actor=agent, channel=phone)
-    with pytest.raises(CaseReplyError, match="cannot be sent from Tiski"):
+    with translation.override("en"), pytest.raises(CaseReplyError, match="cannot be sent from Tiski"):
         message_reply(case=case, actor=agent, body="Thanks!")
     assert not Message.objects.filter(direction="out").exists()
 

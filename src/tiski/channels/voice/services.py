@@ -12,12 +12,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tiski.cases.models import Case, CaseEvent
 from tiski.cases.services import case_create, case_event_record
@@ -123,6 +125,14 @@ def _advance(call: Call, event: CallEvent, at: datetime) -> None:
             call.outcome = "voicemail"
 
 
+SUBJECTS = {  # (outbound, answered) → the subject of the case a call opens
+    (False, True): gettext_noop("Call from %(number)s"),
+    (True, True): gettext_noop("Call to %(number)s"),
+    (False, False): gettext_noop("Missed call from %(number)s"),
+    (True, False): gettext_noop("Call to %(number)s not answered"),
+}
+
+
 def call_log(*, call: Call) -> CaseEvent:
     """Log CALL, which has ended, on its case (a new phone case of the caller when none was picked)."""
     if call.customer is None:
@@ -130,11 +140,9 @@ def call_log(*, call: Call) -> CaseEvent:
     case = call.case
     if case is None:
         outbound, answered = call.direction == Call.Direction.OUTBOUND, call.status == Call.Status.ENDED
-        if answered:
-            subject = _("Call to %(number)s") if outbound else _("Call from %(number)s")
-        else:
-            subject = _("Call to %(number)s not answered") if outbound else _("Missed call from %(number)s")
-        subject %= {"number": call.number or _("an unknown number")}
+        subject = SUBJECTS[(outbound, answered)]
+        with translation.override(settings.LANGUAGE_CODE):  # data, in the company's language
+            subject = _(subject) % {"number": call.number or _("an unknown number")}
         case = case_create(customer=call.customer, subject=subject, actor=None, channel=call.channel)
         call.case = case
     call.save(update_fields=["customer", "case", "updated_at"])
@@ -146,7 +154,9 @@ def call_log(*, call: Call) -> CaseEvent:
 def _caller(call: Call) -> Customer:
     if call.number:
         return customer_identify(handles=[Handle(Identity.Kind.PHONE, call.number)], source="channel:phone").customer
-    return Customer.objects.create(name=_("Unknown caller"), provisional=True)
+    with translation.override(settings.LANGUAGE_CODE):
+        name = _("Unknown caller")
+    return Customer.objects.create(name=name, provisional=True)
 
 
 def _summary(call: Call) -> dict[str, Any]:

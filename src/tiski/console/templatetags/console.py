@@ -11,7 +11,7 @@ from django.utils import formats, timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from tiski.cases.models import Case, CaseEvent
@@ -199,6 +199,17 @@ def event_text(event: CaseEvent) -> str:
     return f"{_label(CaseEvent.Kind, kind)} · {actor}"
 
 
+CALL_OUTCOMES = {  # the telephony system's word for how a call nobody took ended
+    "abandoned": gettext_lazy("the caller hung up waiting"),
+    "busy": gettext_lazy("busy"),
+    "no-answer": gettext_lazy("no answer"),
+    "canceled": gettext_lazy("cancelled"),
+    "failed": gettext_lazy("failed"),
+    "missed": gettext_lazy("not answered"),
+    "voicemail": gettext_lazy("left a voicemail"),
+}
+
+
 def _telephony_call_text(kind: str, data: dict[str, Any]) -> str:
     """A call the telephony system reported: who called whom, how long it waited and talked, how it ended."""
     number = data.get("number") or _("an unknown number")
@@ -215,7 +226,8 @@ def _telephony_call_text(kind: str, data: dict[str, Any]) -> str:
     if data.get("wait_s") is not None and inbound:
         parts.append(_("waited %(duration)s") % {"duration": call_duration(int(data["wait_s"]))})
     if data.get("outcome") and kind == CaseEvent.Kind.CALL_MISSED:
-        parts.append(str(data["outcome"]))
+        outcome = str(data["outcome"])
+        parts.append(str(CALL_OUTCOMES.get(outcome, outcome)))
     parts += [str(data[key]) for key in ("agent", "queue") if data.get(key)]
     return " · ".join(parts)
 

@@ -1,0 +1,92 @@
+"""Screenshots of a case whose calls the telephony system logged, at 1440×900 and 1024×768, English and Finnish.
+
+An answered call with its wait, talk time, agent, queue and recording, and a missed call with a voicemail, as
+the timeline shows them. The calls come in through the real webhook view in the generic format.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from playwright.sync_api import Browser, expect
+
+from tests.conftest import PASSWORD
+from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES
+from tiski.channels.models import Channel, ChannelKind
+from tiski.channels.voice.adapter import generic_signature
+from tiski.channels.voice.models import Call
+from tiski.customers.models import Customer, Identity
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+T0 = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
+
+
+def test_screenshots_of_logged_calls(browser: Browser, live_asgi: str, agent: User, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setenv("TISKI_TEST_PBX_SECRET", "secret")
+    channel = Channel.objects.create(
+        kind=ChannelKind.PHONE,
+        name="Puhelin",
+        config={"provider": "generic", "secrets": {"signing_secret": "TISKI_TEST_PBX_SECRET"}},
+    )
+    customer = Customer.objects.create(name="Liisa Laine")
+    Identity.objects.create(customer=customer, kind=Identity.Kind.PHONE, value="+358401234567")
+    client = Client()
+
+    def post(call_id: str, event: str, seconds: int, **extra: object) -> None:
+        body = json.dumps(
+            {
+                "call_id": call_id,
+                "event": event,
+                "from": "+358401234567",
+                "agent": "maija",
+                "queue": "Laskutus",
+                "at": (T0 + timedelta(seconds=seconds)).isoformat(),
+                **extra,
+            }
+        ).encode()
+        response = client.post(
+            f"/hooks/phone/{channel.pk}/",
+            data=body,
+            content_type="application/json",
+            headers={"X-Tiski-Signature": generic_signature(secret="secret", body=body)},
+        )
+        assert response.status_code == 200
+
+    post("c1", "ringing", 0)
+    post("c1", "missed", 75, outcome="abandoned")
+    post("c1", "recording", 90, recording_url="https://pbx.example.com/rec/c1.mp3")
+    case = Call.objects.get(provider_call_id="c1").case
+    assert case is not None
+    # The callback the next morning is logged on the same case (the agent picked it during the call).
+    Call.objects.create(channel=channel, provider_call_id="c2", direction="outbound", case=case)
+    post("c2", "ringing", 3600, direction="outbound", to="+358401234567", **{"from": "+35891234567"})
+    post("c2", "answered", 3608, direction="outbound")
+    post("c2", "ended", 3920, direction="outbound", recording_url="https://pbx.example.com/rec/c2.mp3")
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for language, locale in LANGUAGES.items():
+        for width, height in SIZES:
+            suffix = f"{language}-{width}"
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
+            )
+            page = context.new_page()
+            page.goto(f"{live_asgi}/login/")
+            page.locator("input[name=username]").fill("maija")
+            page.locator("input[name=password]").fill(PASSWORD)
+            page.locator("button[type=submit].btn--primary").click()
+            page.wait_for_url("**/console/")
+            page.locator(f".lang__btn[value={language}]").click()
+            page.wait_for_load_state()
+            page.goto(f"{live_asgi}/console/cases/{case.reference}/")
+            expect(page.locator("#timeline-list .event--call")).to_have_count(3)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"call case {suffix}: {overflow}px too wide"
+            page.screenshot(path=ARTIFACTS / f"call-case-{suffix}.png")
+            context.close()
