@@ -17,9 +17,12 @@ from playwright.sync_api import Browser, expect
 from tests.conftest import PASSWORD
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
 from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES
+from tiski.cases.services import case_create
+from tiski.channels.interface import CallEvent
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.voice.adapter import generic_signature
 from tiski.channels.voice.models import Call
+from tiski.channels.voice.services import call_event_apply
 from tiski.customers.models import Customer, Identity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,4 +92,43 @@ def test_screenshots_of_logged_calls(browser: Browser, live_asgi: str, agent: Us
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"call case {suffix}: {overflow}px too wide"
             page.screenshot(path=ARTIFACTS / f"call-case-{suffix}.png")
+            context.close()
+
+
+def test_screenshots_of_the_screen_pop(browser: Browser, live_asgi: str, agent: User) -> None:  # noqa: F811
+    """A known caller ringing (with open cases to pick from), an unknown one, and an ended call's wrap-up."""
+    channel = Channel.objects.create(kind=ChannelKind.PHONE, name="Puhelin", config={"provider": "generic"})
+    liisa = Customer.objects.create(name="Liisa Laine")
+    Identity.objects.create(customer=liisa, kind=Identity.Kind.PHONE, value="+358401234567")
+    for subject in ("Kahvimylly pitää outoa ääntä", "Lasku 2026-1187 on väärin"):
+        case_create(customer=liisa, subject=subject, actor=None)
+    call_event_apply(
+        channel=channel, event=CallEvent(call_id="w", event="answered", number="+358501112233", agent="maija")
+    )
+    call_event_apply(channel=channel, event=CallEvent(call_id="w", event="ended", talk_s=312))
+    call_event_apply(
+        channel=channel, event=CallEvent(call_id="u", event="ringing", number="+358449998877", agent="maija")
+    )
+    call_event_apply(
+        channel=channel, event=CallEvent(call_id="k", event="ringing", number="+358401234567", agent="maija")
+    )
+
+    for language, locale in LANGUAGES.items():
+        for width, height in SIZES:
+            suffix = f"{language}-{width}"
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
+            )
+            page = context.new_page()
+            page.goto(f"{live_asgi}/login/")
+            page.locator("input[name=username]").fill("maija")
+            page.locator("input[name=password]").fill(PASSWORD)
+            page.locator("button[type=submit].btn--primary").click()
+            page.wait_for_url("**/console/")
+            page.locator(f".lang__btn[value={language}]").click()
+            page.wait_for_load_state()
+            expect(page.locator("#screen-pop .screen-pop")).to_have_count(3)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"screen-pop {suffix}: {overflow}px too wide"
+            page.screenshot(path=ARTIFACTS / f"call-screen-pops-{suffix}.png")
             context.close()

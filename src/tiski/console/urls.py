@@ -7,7 +7,7 @@ usual names (settings.LOGIN_URL), and the console's own pages are named "console
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tiski.console import chat_views, customer_views, routing_views, supervisor_views, views
+from tiski.console import call_views, chat_views, customer_views, routing_views, supervisor_views, views
 
 NAMESPACE = "console"  # not `app_name`: that would namespace login/logout too
 console_patterns = [
@@ -56,6 +56,8 @@ console_patterns = [
     path("console/cases/<str:reference>/call/", chat_views.case_call, name="case-call"),
     path("console/cases/<str:reference>/call/end/", chat_views.case_call_ended, name="case-call-end"),
     path("console/cases/<str:reference>/transcript/", chat_views.case_transcript, name="case-transcript"),
+    path("console/calls/<int:call_id>/case/", call_views.call_case, name="call-case"),
+    path("console/calls/<int:call_id>/wrap-up/", call_views.call_wrap_up_view, name="call-wrap-up"),
     *routing_views.urlpatterns,
     *supervisor_views.urlpatterns,
 ]

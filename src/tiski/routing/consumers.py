@@ -150,6 +150,17 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         else:
             self._supervisor_pending = asyncio.create_task(self._send_supervisor_later(delay))
 
+    async def call_changed(self, event: dict[str, Any]) -> None:
+        """A call connected to this agent rang, was answered or ended: redraw the screen-pop."""
+        html = await database_sync_to_async(self._render_screen_pop)()
+        await self.send(text_data=html)
+
+    def _render_screen_pop(self) -> str:
+        from tiski.console.call_views import screen_pop_html
+
+        with self._locale():
+            return screen_pop_html(request=None, user=self.user, oob=True)
+
     # --- chat pushes (tiski.channels.chat), to group case.<id> ------------------------------------------------
 
     async def chat_message(self, event: dict[str, Any]) -> None:

@@ -45,6 +45,7 @@ class Call(models.Model):
     recording_url = models.URLField(_("recording"), max_length=500, blank=True)
     wrap_up_note = models.TextField(_("wrap-up note"), blank=True)
     reason_code = models.CharField(_("reason code"), max_length=50, blank=True)
+    wrapped_up_at = models.DateTimeField(_("wrapped up"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,8 +21,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from tiski.accounts.roles import ASSIGN_ANY
 from tiski.cases.models import Case, CaseEvent
-from tiski.cases.services import case_create, case_event_record
+from tiski.cases.services import case_create, case_event_record, note_add
 from tiski.channels.interface import CallEvent
 from tiski.channels.models import Channel
 from tiski.channels.voice.models import Call
@@ -31,6 +32,7 @@ from tiski.customers.lookup import identity_find
 from tiski.customers.models import Customer, Identity
 from tiski.customers.normalize import normalize_phone
 from tiski.customers.services import Handle, customer_identify
+from tiski.routing import push
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ def call_event_apply(*, channel: Channel, event: CallEvent) -> Call:
         _fill(call, event)
         _advance(call, event, at)
         call.save()
+        if call.agent_id is not None:
+            push.send_on_commit([call_changed(call)])  # the screen-pop: it rings, is answered, has ended
         if call.status in Call.FINAL and not was_final:
             call_log(call=call)
         elif event.event == "recording" and was_final and call.case is not None and event.recording_url:
@@ -173,3 +177,56 @@ def _summary(call: Call) -> dict[str, Any]:
         "outcome": call.outcome,
         "recording_url": call.recording_url,
     }
+
+
+# --- the agent's side: pick the case, wrap up ---------------------------------------------------------------
+
+
+class CallError(Exception):
+    """A call action the agent cannot take; the message says why."""
+
+
+def _require_own(call: Call, actor: User) -> None:
+    if call.agent_id != actor.pk and not actor.has_perm(ASSIGN_ANY):
+        raise CallError(_("This call is connected to someone else."))
+
+
+def call_case_pick(*, call: Call, case: Case, actor: User) -> Call:
+    """Log CALL on CASE (one the agent picked in the screen-pop) instead of a new phone case."""
+    _require_own(call, actor)
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        if call.status in Call.FINAL and call.case_id is not None and call.case_id != case.pk:
+            logged = call.case.reference if call.case is not None else ""
+            raise CallError(_("The call is logged on %(reference)s already.") % {"reference": logged})
+        call.case = case
+        if call.customer is None:
+            call.customer = case.customer
+        call.save(update_fields=["case", "customer", "updated_at"])
+    push.send_on_commit([call_changed(call)])
+    return call
+
+
+def call_wrap_up(*, call: Call, actor: User, note: str, reason_code: str) -> Call:
+    """Record the agent's wrap-up of CALL (which has ended): the reason code, and the note on its case."""
+    _require_own(call, actor)
+    with transaction.atomic():
+        call = Call.objects.select_for_update().select_related("case").get(pk=call.pk)
+        if call.status not in Call.FINAL:
+            raise CallError(_("Wrap up the call when it has ended."))
+        call.wrap_up_note, call.reason_code = note.strip()[:5000], reason_code.strip()[:50]
+        call.wrapped_up_at = timezone.now()
+        call.save(update_fields=["wrap_up_note", "reason_code", "wrapped_up_at", "updated_at"])
+        if call.case is not None and (call.wrap_up_note or call.reason_code):
+            body = call.wrap_up_note
+            if call.reason_code:
+                body = _("Call wrap-up (%(reason)s)") % {"reason": call.reason_code} + ("\n\n" + body if body else "")
+            note_add(case=call.case, actor=actor, body=body)
+    push.send_on_commit([call_changed(call)])
+    return call
+
+
+def call_changed(call: Call) -> push.Push:
+    """The push telling the agent's console to redraw the screen-pop of their calls."""
+    assert call.agent_id is not None
+    return push.agent_group(call.agent_id), {"type": "call.changed", "call_id": call.pk}

@@ -232,6 +232,18 @@ def _telephony_call_text(kind: str, data: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+@register.simple_tag(takes_context=True)
+def screen_pop(context: template.Context) -> SafeString:
+    """Draw the screen-pop of the agent's calls (ringing, in progress, waiting for their wrap-up)."""
+    from tiski.console.call_views import screen_pop_html
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return mark_safe("")
+    return mark_safe(screen_pop_html(request=request, user=user))  # noqa: S308  (a rendered template)
+
+
 @register.filter
 def call_duration(seconds: int) -> str:
     """Return SECONDS as a call's length: "0:45", "12:05", "1:02:09"."""
