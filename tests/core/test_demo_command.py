@@ -134,7 +134,13 @@ def _sent_mail_containing(demo: DemoProcess, text: str) -> str:
                 return True
         return False
 
-    wait_for(delivered, timeout=30, what=f"a delivered mail containing {text!r}")
+    # The worker polls for tasks: on a loaded 2-core CI host the receipt → acknowledgement → outbox chain has
+    # taken over 30 s. A mail that is never sent still fails here, with what the demo said.
+    try:
+        wait_for(delivered, timeout=90, what=f"a delivered mail containing {text!r}")
+    except AssertionError as error:
+        sent = sorted(path.name for path in (demo.data_dir / "sent-mail").glob("*"))
+        raise AssertionError(f"{error}\nsent mail: {sent}\ndemo output (end):\n{demo.output[-4000:]}") from None
     return found[0]
 
 

@@ -19,7 +19,7 @@ from django_htmx.http import reswap, retarget
 from tiski.accounts.roles import ASSIGN_ANY
 from tiski.channels.voice.models import Call
 from tiski.channels.voice.selectors import screen_pops_for
-from tiski.channels.voice.services import CallError, call_case_pick, call_wrap_up
+from tiski.channels.voice.services import CallError, call_case_pick, call_start, call_wrap_up
 from tiski.console.views import _case_or_404, _is_htmx, _user, agent_required
 
 REASON_CODES = (
@@ -57,7 +57,7 @@ def _call(request: HttpRequest, call_id: int) -> Call:
     return call
 
 
-def _answer(request: HttpRequest, error: str = "") -> HttpResponse:
+def _answer(request: HttpRequest, error: str = "", *, case_reference: str = "") -> HttpResponse:
     if _is_htmx(request):
         response = HttpResponse(screen_pop_html(request=request, user=_user(request)))
         if error:
@@ -66,7 +66,7 @@ def _answer(request: HttpRequest, error: str = "") -> HttpResponse:
         return retarget(reswap(response, "outerHTML"), "#screen-pop")
     if error:
         messages.error(request, error)
-    return redirect("console:inbox")
+    return redirect("console:case", reference=case_reference) if case_reference else redirect("console:inbox")
 
 
 @require_POST
@@ -96,3 +96,15 @@ def call_wrap_up_view(request: HttpRequest, call_id: int) -> HttpResponse:
     except CallError as error:
         return _answer(request, str(error))
     return _answer(request)
+
+
+@require_POST
+@agent_required
+def case_dial(request: HttpRequest, reference: str) -> HttpResponse:
+    """Click-to-call: have the telephony system call the number for the agent; the call shows in the screen-pop."""
+    case = _case_or_404(request, reference)
+    try:
+        call_start(case=case, actor=_user(request), number=str(request.POST.get("number", ""))[:40])
+    except CallError as error:
+        return _answer(request, str(error), case_reference=case.reference)
+    return _answer(request, case_reference=case.reference)

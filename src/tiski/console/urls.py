@@ -56,6 +56,7 @@ console_patterns = [
     path("console/cases/<str:reference>/call/", chat_views.case_call, name="case-call"),
     path("console/cases/<str:reference>/call/end/", chat_views.case_call_ended, name="case-call-end"),
     path("console/cases/<str:reference>/transcript/", chat_views.case_transcript, name="case-transcript"),
+    path("console/cases/<str:reference>/dial/", call_views.case_dial, name="case-dial"),
     path("console/calls/<int:call_id>/case/", call_views.call_case, name="call-case"),
     path("console/calls/<int:call_id>/wrap-up/", call_views.call_wrap_up_view, name="call-wrap-up"),
     *routing_views.urlpatterns,

@@ -14,6 +14,11 @@ What it implements, as Twilio documents it:
 * Inbound SMS/MMS: ``send_inbound`` POSTs a signed form-encoded webhook with Twilio's fields (MessageSid,
   SmsSid, SmsMessageSid, AccountSid, From, To, Body, NumMedia, NumSegments, SmsStatus, ApiVersion,
   MediaUrl{i}, MediaContentType{i}, geographic fields).
+* Calls (Programmable Voice): ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` (form-encoded To, From,
+  Twiml or Url, StatusCallback, StatusCallbackEvent) answers 201 with the Call resource (``sid`` "CA" + 32 hex
+  digits, ``status`` "queued"), or 21211 for a 'To' that is not E.164, 21212 for a missing 'From', 21205 for
+  neither Twiml nor Url; the calls are kept in ``calls`` (the simulator places no real call: tests post the
+  call's status callbacks themselves).
 * Media: ``GET /media/<id>`` serves stored media to HTTP basic auth with the owning account's credentials
   (as with Twilio's "HTTP basic authentication for media" setting).
 
@@ -53,6 +58,7 @@ API_VERSION = "2010-04-01"
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json$")
 MEDIA_PATH = re.compile(r"^/media/(?P<media>[A-Za-z0-9]+)$")
+CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls\.json$")
 MAX_BODY = 1600
 
 Params = Mapping[str, str] | Sequence[tuple[str, str]]
@@ -141,6 +147,7 @@ class TwilioSimulator(LoopbackSimulator):
         self.outcome = outcome
         self.callback_delay = callback_delay
         self.messages: list[SentMessage] = []
+        self.calls: list[dict[str, Any]] = []  # the Call resources created, each with the form it came with
         self.callbacks: list[Callback] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of every call, in order
         self._media: dict[str, _Media] = {}
@@ -368,6 +375,30 @@ class TwilioSimulator(LoopbackSimulator):
                 answer = 0
             self.callbacks.append(Callback(url=message.status_callback, params=params, status=answer))
 
+    def _call_create(self, account_sid: str, auth: str, form: Mapping[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        if not self._authorized(auth, account_sid):
+            return 401, _error(20003, "Authentication Error - invalid username", 401)
+        to, from_ = form.get("To", [""])[-1], form.get("From", [""])[-1]
+        if not E164.match(to) or to in self.invalid:
+            return 400, _error(21211, f"Invalid 'To' Phone Number: {to}", 400)
+        if not from_:
+            return 400, _error(21212, "Invalid 'From' Phone Number", 400)
+        if not (form.get("Twiml") or form.get("Url")):
+            return 400, _error(21205, "Url or Twiml is required", 400)
+        call = {
+            "sid": new_sid("CA"),
+            "account_sid": account_sid,
+            "to": to,
+            "from": from_,
+            "status": "queued",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "form": {name: values if len(values) > 1 else values[-1] for name, values in form.items()},
+        }
+        with self._lock:
+            self.calls.append(call)
+        return 201, {key: value for key, value in call.items() if key != "form"}
+
     def _media_get(self, media_id: str, auth: str) -> tuple[int, str, bytes]:
         media = self._media.get(media_id)
         if media is None:
@@ -409,12 +440,16 @@ def _handler_for(simulator: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
             simulator.requests.append(("POST", self.path))
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
-            match = MESSAGES_PATH.match(self.path.split("?", 1)[0])
-            if match is None:
+            path = self.path.split("?", 1)[0]
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            auth = self.headers.get("Authorization", "")
+            if match := MESSAGES_PATH.match(path):
+                status, resource = simulator._message_create(match["account"], auth, form)
+            elif match := CALLS_PATH.match(path):
+                status, resource = simulator._call_create(match["account"], auth, form)
+            else:
                 self._answer(404, "application/json", json.dumps(_error(20404, "Not found", 404)).encode())
                 return
-            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
-            status, resource = simulator._message_create(match["account"], self.headers.get("Authorization", ""), form)
             self._answer(status, "application/json", json.dumps(resource).encode())
 
         def do_GET(self) -> None:

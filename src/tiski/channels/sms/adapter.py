@@ -102,7 +102,7 @@ def status_callback_url(channel: Channel) -> str:
     base = str((channel.config or {}).get("public_url") or settings.TISKI_WEBHOOK_BASE_URL or "").rstrip("/")
     if not base:
         return ""
-    return base + reverse("channel-webhook", kwargs={"kind": ChannelKind.SMS.value, "channel_id": channel.pk})
+    return base + reverse("channel-webhook", kwargs={"kind": channel.kind, "channel_id": channel.pk})
 
 
 def twilio_signed(*, channel: Channel, request: WebhookRequest) -> bool:

@@ -21,11 +21,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from tiski.accounts.roles import ASSIGN_ANY
+from tiski.accounts.roles import ASSIGN_ANY, WORK_CASES
 from tiski.cases.models import Case, CaseEvent
 from tiski.cases.services import case_create, case_event_record, note_add
+from tiski.channels.exceptions import ChannelConfigError
 from tiski.channels.interface import CallEvent
-from tiski.channels.models import Channel
+from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.voice.models import Call
 from tiski.customers.exceptions import IdentityInvalidError
 from tiski.customers.lookup import identity_find
@@ -230,3 +231,48 @@ def call_changed(call: Call) -> push.Push:
     """The push telling the agent's console to redraw the screen-pop of their calls."""
     assert call.agent_id is not None
     return push.agent_group(call.agent_id), {"type": "call.changed", "call_id": call.pk}
+
+
+# --- click-to-call ----------------------------------------------------------------------------------------------
+
+
+def phone_channel_for_dialling() -> Channel | None:
+    """Return the phone channel outbound calls go through: the first active one whose provider can place calls."""
+    for channel in Channel.objects.filter(kind=ChannelKind.PHONE, active=True).order_by("pk"):
+        config = channel.config or {}
+        if config.get("provider") == "twilio" or (config.get("provider") == "generic" and config.get("dial_url")):
+            return channel
+    return None
+
+
+def call_start(*, case: Case, actor: User, number: str) -> Call:
+    """Have the telephony system call NUMBER for ACTOR from CASE; the call is logged on CASE as it goes.
+
+    Raise CallError when the number is not a phone number, no phone channel can place calls, or the telephony
+    system refuses the call.
+    """
+    from tiski.channels.voice.client import DialError, dial
+
+    if not actor.has_perm(WORK_CASES):
+        raise CallError(_("You do not have permission to work on cases."))
+    try:
+        e164 = normalize_phone(number)
+    except IdentityInvalidError:
+        raise CallError(_("“%(number)s” is not a phone number.") % {"number": number}) from None
+    channel = phone_channel_for_dialling()
+    if channel is None:
+        raise CallError(_("No phone channel can place calls: an administrator sets one up (Channels, kind Phone)."))
+    try:
+        call_id = dial(channel=channel, number=e164, agent_username=actor.get_username(), case_reference=case.reference)
+    except (DialError, ChannelConfigError) as error:
+        raise CallError(str(error)) from None
+    with transaction.atomic():
+        call = _locked_call(channel=channel, event=CallEvent(call_id=call_id, event="ringing", direction="outbound"))
+        call.direction, call.number = Call.Direction.OUTBOUND, call.number or e164
+        call.case, call.agent = call.case or case, call.agent or actor
+        call.customer = call.customer or case.customer
+        call.line = call.line or channel.address
+        call.rang_at = call.rang_at or timezone.now()
+        call.save()
+        push.send_on_commit([call_changed(call)])
+    return call

@@ -232,6 +232,14 @@ def _telephony_call_text(kind: str, data: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+@register.simple_tag
+def dial_ready() -> bool:
+    """Return whether a phone channel can place calls (the case page then offers "Call" by each number)."""
+    from tiski.channels.voice.services import phone_channel_for_dialling
+
+    return phone_channel_for_dialling() is not None
+
+
 @register.simple_tag(takes_context=True)
 def screen_pop(context: template.Context) -> SafeString:
     """Draw the screen-pop of the agent's calls (ringing, in progress, waiting for their wrap-up)."""
