@@ -35,7 +35,11 @@ def test_screenshots_of_logged_calls(browser: Browser, live_asgi: str, agent: Us
     channel = Channel.objects.create(
         kind=ChannelKind.PHONE,
         name="Puhelin",
-        config={"provider": "generic", "secrets": {"signing_secret": "TISKI_TEST_PBX_SECRET"}},
+        config={
+            "provider": "generic",
+            "dial_url": "http://127.0.0.1:9/dial",  # the case page then offers "Call" by the number
+            "secrets": {"signing_secret": "TISKI_TEST_PBX_SECRET"},
+        },
     )
     customer = Customer.objects.create(name="Liisa Laine")
     Identity.objects.create(customer=customer, kind=Identity.Kind.PHONE, value="+358401234567")
@@ -89,6 +93,7 @@ def test_screenshots_of_logged_calls(browser: Browser, live_asgi: str, agent: Us
             page.wait_for_load_state()
             page.goto(f"{live_asgi}/console/cases/{case.reference}/")
             expect(page.locator("#timeline-list .event--call")).to_have_count(3)
+            expect(page.locator(".identity__dial button")).to_be_visible()
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"call case {suffix}: {overflow}px too wide"
             page.screenshot(path=ARTIFACTS / f"call-case-{suffix}.png")
