@@ -14,9 +14,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import PASSWORD
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
-from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES, console_in
 from tiski.cases.services import case_create
 from tiski.channels.interface import CallEvent
 from tiski.channels.models import Channel, ChannelKind
@@ -77,20 +76,10 @@ def test_screenshots_of_logged_calls(browser: Browser, live_asgi: str, agent: Us
     post("c2", "ended", 3920, direction="outbound", recording_url="https://pbx.example.com/rec/c2.mp3")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for language, locale in LANGUAGES.items():
+    for language in LANGUAGES:
         for width, height in SIZES:
             suffix = f"{language}-{width}"
-            context = browser.new_context(
-                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
-            )
-            page = context.new_page()
-            page.goto(f"{live_asgi}/login/")
-            page.locator("input[name=username]").fill("maija")
-            page.locator("input[name=password]").fill(PASSWORD)
-            page.locator("button[type=submit].btn--primary").click()
-            page.wait_for_url("**/console/")
-            page.locator(f".lang__btn[value={language}]").click()
-            page.wait_for_load_state()
+            context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
             page.goto(f"{live_asgi}/console/cases/{case.reference}/")
             expect(page.locator("#timeline-list .event--call")).to_have_count(3)
             expect(page.locator(".identity__dial button")).to_be_visible()
@@ -118,20 +107,10 @@ def test_screenshots_of_the_screen_pop(browser: Browser, live_asgi: str, agent: 
         channel=channel, event=CallEvent(call_id="k", event="ringing", number="+358401234567", agent="maija")
     )
 
-    for language, locale in LANGUAGES.items():
+    for language in LANGUAGES:
         for width, height in SIZES:
             suffix = f"{language}-{width}"
-            context = browser.new_context(
-                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
-            )
-            page = context.new_page()
-            page.goto(f"{live_asgi}/login/")
-            page.locator("input[name=username]").fill("maija")
-            page.locator("input[name=password]").fill(PASSWORD)
-            page.locator("button[type=submit].btn--primary").click()
-            page.wait_for_url("**/console/")
-            page.locator(f".lang__btn[value={language}]").click()
-            page.wait_for_load_state()
+            context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
             expect(page.locator("#screen-pop .screen-pop")).to_have_count(3)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"screen-pop {suffix}: {overflow}px too wide"

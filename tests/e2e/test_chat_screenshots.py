@@ -14,9 +14,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
-from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES, console_in
 from tiski.cases.models import CannedReply, Case
 from tiski.cases.services import case_call_escalate, message_reply
 from tiski.channels.chat.services import chat_message_post, chat_session_start
@@ -109,20 +108,10 @@ def test_screenshots_of_chat_in_the_console(browser: Browser, live_asgi: str, ag
     case_call_escalate(case=called, actor=agent, number="+358401234567")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for language, locale in LANGUAGES.items():
+    for language in LANGUAGES:
         for width, height in SIZES:
             suffix = f"{language}-{width}"
-            context = browser.new_context(
-                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
-            )
-            page = context.new_page()
-            page.goto(f"{live_asgi}/login/")
-            page.locator("input[name=username]").fill("maija")
-            page.locator("input[name=password]").fill(PASSWORD)
-            page.locator("button[type=submit].btn--primary").click()
-            page.wait_for_url("**/console/")
-            page.locator(f".lang__btn[value={language}]").click()
-            page.wait_for_load_state()
+            context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
 
             page.goto(f"{live_asgi}/console/cases/{main.reference}/")
             page.wait_for_selector("body[data-live=on]")

@@ -14,10 +14,9 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD
 from tests.e2e.demo_data import demo_fill
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
-from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES, console_in
 from tiski.cases.models import Case
 from tiski.routing.models import AgentSkill, Queue, Skill, WorkItem
 from tiski.routing.services import agent_state, work_enqueue, work_transfer
@@ -72,18 +71,10 @@ def test_screenshots_of_routing_in_the_console(
     work_transfer(item=_item(waiting), actor=administrator, queue=billing, note="")  # Matti's, who is away
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for language, locale in LANGUAGES.items():
+    for language in LANGUAGES:
         for width, height in SIZES:
             suffix = f"{language}-{width}"
-            context = browser.new_context(
-                viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
-            )
-            page = context.new_page()
-            page.goto(f"{live_asgi}/login/")
-            page.locator("input[name=username]").fill("maija")
-            page.locator("input[name=password]").fill(PASSWORD)
-            page.locator("button[type=submit].btn--primary").click()
-            page.wait_for_url("**/console/")
+            context, page = console_in(browser, live_asgi, language=language, width=width, height=height, choose=False)
             page.wait_for_selector("body[data-live=on]")
             offer = page.locator(f"#offer-{_item(offered).pk}")
             expect(offer).to_be_visible(timeout=15_000)  # the router offers it once Maija is online

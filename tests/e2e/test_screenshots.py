@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.conftest import PASSWORD
 from tests.e2e.demo_data import Demo, demo_fill
@@ -28,6 +28,26 @@ def _login(page: Page, base: str) -> None:
     page.locator("input[name=password]").fill(PASSWORD)
     page.locator("button[type=submit].btn--primary").click()
     page.wait_for_url("**/console/")
+
+
+def console_in(
+    browser: Browser, base: str, *, language: str, width: int, height: int, username: str = "maija", choose: bool = True
+) -> tuple[BrowserContext, Page]:
+    """Open a WIDTH×HEIGHT browser in LANGUAGE's locale (Helsinki time), log USERNAME in to the console and, with
+    CHOOSE, pick LANGUAGE with the console's own switch; return the context (close it) and the page."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale=LANGUAGES[language], timezone_id="Europe/Helsinki"
+    )
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("button[type=submit].btn--primary").click()
+    page.wait_for_url("**/console/")
+    if choose:
+        page.locator(f".lang__btn[value={language}]").click()
+        page.wait_for_load_state()
+    return context, page
 
 
 def _assert_fits(page: Page, name: str) -> None:
