@@ -212,7 +212,7 @@ def call_wrap_up(*, call: Call, actor: User, note: str, reason_code: str) -> Cal
     """Record the agent's wrap-up of CALL (which has ended): the reason code, and the note on its case."""
     _require_own(call, actor)
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("case").get(pk=call.pk)
+        call = Call.objects.select_for_update(of=("self",)).select_related("case").get(pk=call.pk)
         if call.status not in Call.FINAL:
             raise CallError(_("Wrap up the call when it has ended."))
         call.wrap_up_note, call.reason_code = note.strip()[:5000], reason_code.strip()[:50]
