@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
@@ -61,7 +62,8 @@ def _answer(request: HttpRequest, error: str = "", *, case_reference: str = "") 
     if _is_htmx(request):
         response = HttpResponse(screen_pop_html(request=request, user=_user(request)))
         if error:
-            response = HttpResponse(f'<p class="screen-pop__error" role="alert">{error}</p>', status=400)
+            # Escaped: the text may quote the telephony system's own answer.
+            response = HttpResponse(format_html('<p class="screen-pop__error" role="alert">{}</p>', error), status=400)
             return reswap(retarget(response, "#screen-pop-errors"), "innerHTML")
         return retarget(reswap(response, "outerHTML"), "#screen-pop")
     if error:
