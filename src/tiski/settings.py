@@ -276,6 +276,7 @@ TISKI_MARKETING_WEBHOOK_BACKOFF_S = env_int("TISKI_MARKETING_WEBHOOK_BACKOFF_S",
 # Units of an agent's capacity (100 by default) that one item of work takes, by channel: "phone=100,chat=33".
 TISKI_ROUTING_UNITS = {
     "phone": 100,
+    "callback": 100,  # the agent is on the phone while calling back
     "chat": 33,
     "email": 10,
     "webform": 10,
@@ -291,6 +292,7 @@ TISKI_ROUTING_UNITS = {
 # Minutes within which work must be answered when its queue sets no target of its own: "chat=2,email=480".
 TISKI_RESPONSE_TARGETS = {
     "phone": 2,
+    "callback": 15,  # a callback request is called back within 15 minutes of its window opening
     "chat": 2,
     "email": 480,
     "webform": 480,
@@ -303,6 +305,11 @@ TISKI_RESPONSE_TARGETS = {
     for kind, _sep, minutes in (pair.partition("=") for pair in env_list("TISKI_RESPONSE_TARGETS", ""))
     if kind.strip() and minutes.strip().isdigit()
 }
+# Callback requests: minutes before the 2nd, 3rd … attempt after one that did not reach the customer; when
+# they are used up the request is unreachable and the customer is told by SMS or email.
+TISKI_CALLBACK_RETRY_MINUTES = [
+    int(m) for m in env_list("TISKI_CALLBACK_RETRY_MINUTES", "15,60") if m.strip().isdigit()
+]
 # The router runs inside the web server ("embedded") or only in `tiski router` processes ("off" here).
 TISKI_ROUTER = os.environ.get("TISKI_ROUTER", "embedded")
 TISKI_ROUTER_POLL_S = float(os.environ.get("TISKI_ROUTER_POLL_S", "0.5"))  # timers and other processes' work

@@ -140,13 +140,18 @@ def make_item(make_case: Callable[..., Case]) -> Callable[..., WorkItem]:
 
 
 def loads_wrong() -> list[str]:
-    """Return the agents whose load is not the sum of the units of the work offered or assigned to them."""
+    """Return the agents whose load is not the sum of the units of the work offered or assigned to them and of
+    the calls they are on."""
     held = dict(
         WorkItem.objects.filter(status__in=[WorkItem.Status.OFFERED, WorkItem.Status.ASSIGNED])
         .values_list("agent_id")
         .annotate(units=Sum("units"))
         .values_list("agent_id", "units")
     )
+    from tiski.channels.voice.models import Call
+
+    for agent_id, units in Call.objects.filter(units__gt=0).values_list("agent_id", "units"):
+        held[agent_id] = held.get(agent_id, 0) + units  # a call holds capacity while it lasts
     wrong = []
     for state in AgentState.objects.all():
         holds = held.pop(state.user_id, 0)

@@ -263,6 +263,9 @@ class CaseEvent(models.Model):
         CALL_ENDED = "call_ended", _("Call ended")
         CALL_MISSED = "call_missed", _("Missed call")
         CALL_RECORDED = "call_recorded", _("Call recording")
+        CALLBACK_REQUESTED = "callback_requested", _("Callback requested")
+        CALLBACK_ATTEMPTED = "callback_attempted", _("Callback attempt")
+        CALLBACK_CLOSED = "callback_closed", _("Callback request closed")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

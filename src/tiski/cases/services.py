@@ -297,8 +297,8 @@ def message_reply(
     status_after: str | None = None,
     channel: Any = None,
 ) -> Message:
-    """Queue a reply to the customer on CASE's channel (or on CHANNEL, one the customer wrote on in this case:
-    the chat of a chat escalated to a call) and return it.
+    """Queue a reply to the customer on CASE's channel (or on CHANNEL: one the customer wrote on in this case,
+    such as the chat of a chat escalated to a call, or any written channel on a phone case) and return it.
 
     The message and its outbox row are written in one transaction; the worker sends it, retrying with
     backoff, and the message's delivery status follows. Raise CaseReplyError when the customer cannot
@@ -316,7 +316,13 @@ def message_reply(
     if not body:
         raise CaseReplyError("The reply is empty.")
     if channel is not None and channel.pk != case.channel_id:
-        if not Message.objects.filter(case=case, channel=channel, direction=Message.Direction.IN).exists():
+        # A phone case continues in writing on any channel the customer can be reached on (checked below);
+        # other cases only on channels the customer wrote on in them.
+        spoken = case.channel is not None and case.channel.kind == "phone"
+        if (
+            not spoken
+            and not Message.objects.filter(case=case, channel=channel, direction=Message.Direction.IN).exists()
+        ):
             raise CaseReplyError(f"The customer has not written on {channel} in this case; reply on its channel.")
         case.channel = channel  # for this reply only: the case is saved with update_fields that leave it out
     if case.channel is None:

@@ -124,7 +124,7 @@ class CallEvent:
     """A telephony system's report on one call: it rings, is answered, ends, is missed, or has a recording."""
 
     call_id: str
-    event: str  # ringing | answered | ended | missed | voicemail | recording
+    event: str  # ringing | answered | ended | missed | voicemail | recording | queue_wait | callback_requested
     direction: str = "inbound"  # inbound | outbound
     number: str = ""  # the customer's number (the caller's on an inbound call, the called one's outbound)
     line: str = ""  # our number or line the call came in on or went out from
@@ -134,6 +134,11 @@ class CallEvent:
     talk_s: int | None = None
     recording_url: str = ""
     outcome: str = ""  # the provider's own word (busy, no-answer, abandoned …)
+    wait_s: int | None = None  # queue_wait: how long the caller has waited in the queue
+    reason: str = ""  # callback_requested: congestion (the system turned the wait into a callback) or keypress
+    topic: str = ""  # callback_requested: what the caller chose or said it is about
+    window_start: datetime | None = None  # callback_requested: call back from …
+    window_end: datetime | None = None  # … until
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ class WebhookBatch:
     messages: Sequence[InboundMessage] = ()
     statuses: Sequence[StatusUpdate] = ()
     calls: Sequence[CallEvent] = ()
+    answer: tuple[str, str] | None = None  # (body, content type) for the provider, instead of acknowledgement()
 
 
 class WebhookAdapter(ChannelAdapter):

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from tiski import events
@@ -15,7 +16,8 @@ from tiski.cases.references import case_pk_from_reference
 from tiski.cases.services import FileIn, attachment_store, case_event_record, message_delivery_report
 from tiski.channels.exceptions import InboundInvalidError
 from tiski.channels.interface import InboundMessage, StatusUpdate, Threading
-from tiski.customers.models import Customer
+from tiski.channels.models import Channel, ChannelKind
+from tiski.customers.models import Customer, Identity
 from tiski.customers.services import customer_identify
 
 logger = logging.getLogger(__name__)
@@ -139,11 +141,35 @@ def _thread(*, inbound: InboundMessage, customer: Customer) -> Case | None:
         if referenced is not None:
             return referenced
     if inbound.threading is Threading.CONVERSATION:
+        # A case of another channel that we wrote to on this one (a phone case continued by SMS) is the
+        # conversation too; the newest open one wins.
         return (
-            Case.objects.filter(customer=customer, channel=inbound.channel, status__in=Case.OPEN_STATUSES)
+            Case.objects.filter(customer=customer, status__in=Case.OPEN_STATUSES)
+            .filter(
+                Q(channel=inbound.channel)
+                | Exists(
+                    Message.objects.filter(
+                        case=OuterRef("pk"), channel=inbound.channel, direction=Message.Direction.OUT
+                    )
+                )
+            )
             .order_by("-updated_at")
             .first()
         )
+    return None
+
+
+def written_channel_for(customer: Customer, *, sms: bool = True) -> Channel | None:
+    """Return the channel to write to CUSTOMER on when a call cannot (a phone case continued in writing): an
+    active SMS channel when they have a phone number (and SMS is wanted), else an email channel when they have
+    an email address; None when there is no way."""
+    kinds = set(customer.identities.values_list("kind", flat=True))
+    if sms and Identity.Kind.PHONE in kinds:
+        channel = Channel.objects.filter(kind=ChannelKind.SMS, active=True).order_by("pk").first()
+        if channel is not None:
+            return channel
+    if Identity.Kind.EMAIL in kinds:
+        return Channel.objects.filter(kind=ChannelKind.EMAIL, active=True).order_by("pk").first()
     return None
 
 

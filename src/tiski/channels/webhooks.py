@@ -88,5 +88,5 @@ def webhook(request: HttpRequest, kind: str, channel_id: int) -> HttpResponse:
 
         for event in batch.calls:
             call_event_apply(channel=channel, event=event)
-    body, content_type = adapter.acknowledgement()
+    body, content_type = batch.answer or adapter.acknowledgement()
     return HttpResponse(body, content_type=content_type)

@@ -23,6 +23,7 @@ import logging
 import math
 import operator
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -406,8 +407,20 @@ def _write(decisions: list[_Decision], agents: dict[int, _Agent], *, now: dateti
 # ── the clocks ────────────────────────────────────────────────────────────────────────────────────────────────
 
 
+CLOCKS: list[Callable[..., Any]] = []  # other apps' clocks: called with now=, after routing's own
+
+
+def clock_register(clock: Callable[..., Any]) -> Callable[..., Any]:
+    """Have the router loop call CLOCK(now=…) with its clocks, about once a second (an app's ready() calls
+    this: callback requests whose time has come are queued so)."""
+    if clock not in CLOCKS:
+        CLOCKS.append(clock)
+    return clock
+
+
 def timers_run(*, now: datetime | None = None) -> None:
-    """Expire unanswered offers, send idle agents away and return work before its target is missed.
+    """Expire unanswered offers, send idle agents away, return work before its target is missed, and run the
+    other apps' clocks.
 
     Each change is its own short transaction (the services'), so one failure skips one item, not the rest.
     """
@@ -437,6 +450,8 @@ def timers_run(*, now: datetime | None = None) -> None:
     for item in due:
         if services.due_for_return(item, now):
             _guarded(services.work_return_before_breach, item_id=item.pk, now=now)
+    for clock in CLOCKS:
+        _guarded(clock, now=now)
 
 
 def _idle_agents_away(now: datetime) -> None:

@@ -766,6 +766,41 @@ def agent_seen(user: User) -> None:
     )
 
 
+# ── capacity held outside work items: calls ───────────────────────────────────────────────────────────────
+
+
+def capacity_hold(*, user_id: int, units: int) -> None:
+    """USER_ID's load carries UNITS more (a call they are on): even beyond their capacity — the call is
+    happening — and the router offers them nothing new until their load is below it again."""
+    with transaction.atomic():
+        state = _states_lock([user_id])[user_id]
+        state.load += units
+        state.save(update_fields=["load"])
+        push.send_on_commit([push.presence(user_id), push.changed()])
+
+
+def capacity_release(*, user_id: int, units: int) -> None:
+    """USER_ID's load carries UNITS less (their call ended): the router may offer them work again."""
+    with transaction.atomic():
+        state = _states_lock([user_id])[user_id]
+        _release(state, units)
+        state.save(update_fields=["load"])
+        wake_routers()
+        push.send_on_commit([push.presence(user_id), push.changed()])
+
+
+def holds_live_work(*, case_id: int | None, user_id: int) -> bool:
+    """Return whether USER_ID holds live work (phone or callback) on CASE_ID: a call about it adds no load."""
+    if case_id is None:
+        return False
+    return WorkItem.objects.filter(
+        case_id=case_id,
+        agent_id=user_id,
+        status__in=(Status.OFFERED, Status.ASSIGNED),
+        channel_kind__in=("phone", "callback"),
+    ).exists()
+
+
 # ── channel change ────────────────────────────────────────────────────────────────────────────────────────────
 
 

@@ -18,7 +18,7 @@ Client → server
   ``end``          {} — ends the chat (it cannot be resumed; the widget forgets the token).
   ``transcript``   {email?} — e-mail the transcript (to EMAIL, else the customer's known address).
   ``leave_message`` {id?, name, email, text} — no session needed: a case answered by email.
-  ``callback``     {id?, name, phone, time?, email?} — no session needed: a callback request.
+  ``callback``     {id?, name, phone, time?, topic?, email?} — no session needed: a callback request.
 
 Server → client
   ``welcome``   {token, case (reference or null), history: [message…], online, status, prechat: {enabled,
@@ -346,6 +346,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             name=str(content.get("name") or ""),
             phone=str(content.get("phone") or ""),
             preferred_time=str(content.get("time") or ""),
+            topic=str(content.get("topic") or ""),
             email=str(content.get("email") or ""),
             language=self.language,
             client_id=str(content.get("id") or ""),

@@ -446,12 +446,18 @@ def chat_callback_request(
     name: str,
     phone: str,
     preferred_time: str = "",
+    topic: str = "",
     email: str = "",
     language: str = "",
     client_id: str = "",
 ) -> Receipt:
-    """Store a callback request from CHANNEL's widget as a case of its own, tagged "callback-request", with the
-    phone number as the customer's identity (and EMAIL, when given, to reach them otherwise)."""
+    """Store a callback request from CHANNEL's widget: a case of its own, tagged "callback-request", with the
+    phone number as the customer's identity (and EMAIL, when given, to reach them otherwise), and the request
+    itself, which routing offers to a free agent as callback work (tiski.channels.voice.callbacks)."""
+    from tiski.channels.voice.callbacks import callback_request
+    from tiski.channels.voice.models import CallbackRequest
+    from tiski.routing.subscribers import routing_intake_paused
+
     try:
         number = identity_key(Identity.Kind.PHONE, phone)[1]
     except IdentityInvalidError:
@@ -459,28 +465,39 @@ def chat_callback_request(
     handles = [Handle(Identity.Kind.PHONE, number)]
     if email.strip():
         handles.append(Handle(Identity.Kind.EMAIL, _email(email)))
-    preferred_time = (preferred_time or "").strip()[:100]
+    preferred_time, topic = (preferred_time or "").strip()[:100], (topic or "").strip()[:300]
     name = (name or "").strip()[:200]
     with translation.override(_language(language)):
         subject = _("Callback request: %(phone)s") % {"phone": number}
         lines = [_("Please call me back at %(phone)s.") % {"phone": number}]
+        if topic:
+            lines.append(_("Topic: %(topic)s") % {"topic": topic})
         if preferred_time:
             lines.append(_("Preferred time: %(time)s") % {"time": preferred_time})
         if name:
             lines.append(_("Name: %(name)s") % {"name": name})
     with transaction.atomic():
-        receipt = message_receive(
-            inbound=InboundMessage(
-                channel=channel,
-                handles=handles,
-                body_text="\n".join(lines),
-                external_id=f"chat-callback:{client_id}" if CLIENT_ID.fullmatch(client_id) else None,
-                sender_name=name,
-                subject=subject,
-                language=_language(language) if language else "",
+        with routing_intake_paused():  # the work is the callback, not a chat to answer
+            receipt = message_receive(
+                inbound=InboundMessage(
+                    channel=channel,
+                    handles=handles,
+                    body_text="\n".join(lines),
+                    external_id=f"chat-callback:{client_id}" if CLIENT_ID.fullmatch(client_id) else None,
+                    sender_name=name,
+                    subject=subject,
+                    language=_language(language) if language else "",
+                )
             )
-        )
         if not receipt.duplicate:
             tag, _created = Tag.objects.get_or_create(name=CALLBACK_TAG)
             receipt.case.tags.add(tag)
+            callback_request(
+                customer=receipt.case.customer,
+                number=number,
+                source=CallbackRequest.Source.WIDGET,
+                case=receipt.case,
+                topic=topic,
+                preferred_time=preferred_time,
+            )
     return receipt

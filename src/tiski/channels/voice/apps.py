@@ -11,3 +11,7 @@ class VoiceConfig(AppConfig):
 
     def ready(self) -> None:
         from tiski.channels.voice import adapter  # noqa: F401  (registers the adapter)
+        from tiski.channels.voice.callbacks import callbacks_due
+        from tiski.routing.router import clock_register
+
+        clock_register(callbacks_due)

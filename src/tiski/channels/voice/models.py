@@ -46,6 +46,11 @@ class Call(models.Model):
     wrap_up_note = models.TextField(_("wrap-up note"), blank=True)
     reason_code = models.CharField(_("reason code"), max_length=50, blank=True)
     wrapped_up_at = models.DateTimeField(_("wrapped up"), null=True, blank=True)
+    units = models.PositiveSmallIntegerField(
+        _("capacity held"),
+        default=0,
+        help_text=_("Units of the agent's routing capacity the call holds while it lasts"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,3 +73,96 @@ class Call(models.Model):
             return None
         until = self.answered_at or self.ended_at
         return max(int((until - self.rang_at).total_seconds()), 0) if until else None
+
+
+class CallbackRequest(models.Model):
+    """A customer's request to be called back: routed to a free agent as work of its own, with its own target.
+
+    It waits (scheduled) until its time window opens or its next attempt is due, is then queued as a work item
+    on its case, and ends reached, unreachable (attempts used up, or a wrong number) or cancelled.
+    """
+
+    class Source(models.TextChoices):
+        CONGESTION = "congestion", _("Line congested")
+        KEYPRESS = "keypress", _("Caller pressed a key")
+        WIDGET = "widget", _("Chat widget")
+        MISSED_CALL = "missed_call", _("Missed call")
+        VOICEMAIL = "voicemail", _("Voicemail")
+        API = "api", _("API")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        QUEUED = "queued", _("Waiting for an agent")
+        DONE = "done", _("Reached")
+        UNREACHABLE = "unreachable", _("Unreachable")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    OPEN = (Status.SCHEDULED, Status.QUEUED)
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="callback_requests")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="callback_requests")
+    call = models.ForeignKey(
+        Call,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callback_requests",
+        help_text=_("The call it came from"),
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    number = models.CharField(_("number"), max_length=32, help_text=_("E.164"))
+    topic = models.CharField(_("topic"), max_length=300, blank=True)
+    preferred_time = models.CharField(_("preferred time"), max_length=100, blank=True)
+    window_start = models.DateTimeField(_("call from"), null=True, blank=True)
+    window_end = models.DateTimeField(_("call by"), null=True, blank=True)
+    queue = models.CharField(_("phone queue"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    due_at = models.DateTimeField(_("call back by"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    customer_told_at = models.DateTimeField(_("customer told"), null=True, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("callback request")
+        verbose_name_plural = _("callback requests")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="callback_status_next"),
+            models.Index(fields=["case", "status"], name="callback_case_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class CallbackAttempt(models.Model):
+    """One try to call a callback request's customer, and how it went."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        BUSY = "busy", _("Busy")
+        VOICEMAIL = "voicemail", _("Left a voicemail")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+    request = models.ForeignKey(CallbackRequest, on_delete=models.CASCADE, related_name="attempt_set")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="callback_attempts")
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("callback attempt")
+        verbose_name_plural = _("callback attempts")
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.outcome}"

@@ -27,13 +27,14 @@ from tiski.cases.services import case_create, case_event_record, note_add
 from tiski.channels.exceptions import ChannelConfigError
 from tiski.channels.interface import CallEvent
 from tiski.channels.models import Channel, ChannelKind
-from tiski.channels.voice.models import Call
+from tiski.channels.voice.models import Call, CallbackRequest
 from tiski.customers.exceptions import IdentityInvalidError
 from tiski.customers.lookup import identity_find
 from tiski.customers.models import Customer, Identity
 from tiski.customers.normalize import normalize_phone
 from tiski.customers.services import Handle, customer_identify
 from tiski.routing import push
+from tiski.routing.services import capacity_hold, capacity_release, holds_live_work, units_for
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,12 @@ def call_event_apply(*, channel: Channel, event: CallEvent) -> Call:
         was_final = call.status in Call.FINAL
         _fill(call, event)
         _advance(call, event, at)
+        _capacity(call)
         call.save()
         if call.agent_id is not None:
             push.send_on_commit([call_changed(call)])  # the screen-pop: it rings, is answered, has ended
+        if event.event == "callback_requested":
+            _callback_requested(call, event)
         if call.status in Call.FINAL and not was_final:
             call_log(call=call)
         elif event.event == "recording" and was_final and call.case is not None and event.recording_url:
@@ -83,6 +87,47 @@ def _fill(call: Call, event: CallEvent) -> None:
         call.queue = event.queue[:100]
     if call.agent_id is None and event.agent:
         call.agent = agent_by_name(event.agent)
+
+
+def _capacity(call: Call) -> None:
+    """An answered call holds its agent's capacity while it lasts (unless the agent's work on the call's case
+    holds it already: a callback, a chat escalated to a call); the end gives it back."""
+    if call.status == Call.Status.ANSWERED and call.agent_id is not None and call.units == 0:
+        if not holds_live_work(case_id=call.case_id, user_id=call.agent_id):
+            call.units = units_for("phone")
+            capacity_hold(user_id=call.agent_id, units=call.units)
+    elif call.status in Call.FINAL and call.units and call.agent_id is not None:
+        capacity_release(user_id=call.agent_id, units=call.units)
+        call.units = 0
+
+
+def _callback_requested(call: Call, event: CallEvent) -> None:
+    """The caller asked to be called back instead of waiting: the request goes on a case of its own, and the
+    call is logged there when it ends (it ends unanswered, but is no missed call to call back again)."""
+    from tiski.channels.voice.callbacks import CallbackError, callback_request
+
+    if not call.number:
+        logger.warning("call %s: a callback was requested from a withheld number; nothing to call back", call.pk)
+        return
+    source = CallbackRequest.Source.CONGESTION if event.reason == "congestion" else CallbackRequest.Source.KEYPRESS
+    try:
+        request, _new = callback_request(
+            customer=call.customer or _caller(call),
+            number=call.number,
+            source=source,
+            case=call.case,
+            call=call,
+            channel=call.channel,
+            topic=event.topic,
+            window_start=event.window_start,
+            window_end=event.window_end,
+            queue=call.queue,
+        )
+    except CallbackError as error:
+        logger.warning("call %s: callback not recorded: %s", call.pk, error)
+        return
+    call.customer, call.case = request.customer, call.case or request.case
+    call.save(update_fields=["customer", "case", "updated_at"])
 
 
 def agent_by_name(name: str) -> User | None:
@@ -153,7 +198,36 @@ def call_log(*, call: Call) -> CaseEvent:
     call.save(update_fields=["customer", "case", "updated_at"])
     kind = CaseEvent.Kind.CALL_ENDED if call.status == Call.Status.ENDED else CaseEvent.Kind.CALL_MISSED
     Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
-    return case_event_record(case=case, kind=kind, actor=call.agent, **_summary(call))
+    logged = case_event_record(case=case, kind=kind, actor=call.agent, **_summary(call))
+    _callback_follow(call)
+    return logged
+
+
+def _callback_follow(call: Call) -> None:
+    """A missed call or a voicemail asks for a callback (unless the channel says not to, or the caller already
+    left one); a call placed from a case with a callback waiting is an attempt at it."""
+    from tiski.channels.voice.callbacks import CallbackError, callback_from_call, callback_request
+
+    if call.direction == Call.Direction.OUTBOUND:
+        callback_from_call(call=call)
+        return
+    if call.status not in (Call.Status.MISSED, Call.Status.VOICEMAIL) or not call.number:
+        return
+    if (call.channel.config or {}).get("missed_call_callback") is False or call.callback_requests.exists():
+        return
+    missed = call.status == Call.Status.MISSED
+    try:
+        callback_request(
+            customer=call.customer,
+            number=call.number,
+            source=CallbackRequest.Source.MISSED_CALL if missed else CallbackRequest.Source.VOICEMAIL,
+            case=call.case,
+            call=call,
+            channel=call.channel,
+            queue=call.queue,
+        )
+    except CallbackError as error:
+        logger.warning("call %s: no callback for the missed call: %s", call.pk, error)
 
 
 def _caller(call: Call) -> Customer:

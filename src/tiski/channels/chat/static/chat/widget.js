@@ -134,7 +134,8 @@
   ]);
   var callbackForm = el("form", { "class": "tiski-form tiski-callback" }, [
     field("cb-name", T.name, "text", false, { autocomplete: "name" }),
-    field("cb-phone", T.phone, "tel", true, { autocomplete: "tel" }), field("cb-time", T.time, "text", false),
+    field("cb-phone", T.phone, "tel", true, { autocomplete: "tel" }), field("cb-topic", T.topic, "text", false),
+    field("cb-time", T.time, "text", false),
     el("button", { type: "submit", "class": "tiski-send", text: T.submit })
   ]);
   callbackForm.hidden = true;
@@ -362,7 +363,7 @@
   callbackForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var f = callbackForm.elements;
-    if (send({ type: "callback", id: uid(), name: f["cb-name"].value, phone: f["cb-phone"].value, time: f["cb-time"].value })) callbackForm.reset();
+    if (send({ type: "callback", id: uid(), name: f["cb-name"].value, phone: f["cb-phone"].value, topic: f["cb-topic"].value, time: f["cb-time"].value })) callbackForm.reset();
   });
 
   // A chat in progress comes back after a reload: reconnect at once, reopen the panel if it was open.
