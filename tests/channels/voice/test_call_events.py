@@ -4,110 +4,18 @@ generic JSON format (HMAC-SHA256), from ringing to the call logged on the right 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from twilio.request_validator import RequestValidator
 
+from tests.channels.voice.calls import CALLER, LINE, T0, pbx_event, pbx_post, twilio_post, twilio_status
 from tiski.cases.models import Case, CaseEvent
-from tiski.channels.models import Channel, ChannelKind, QuarantinedMail
-from tiski.channels.voice.adapter import generic_signature
+from tiski.channels.models import Channel, QuarantinedMail
 from tiski.channels.voice.models import Call
-from tiski.customers.models import Customer, Identity
-
-TOKEN = "4f1c2b3a5d6e7f8091a2b3c4d5e6f708"
-SECRET = "pbx-signing-secret"
-CALLER = "+358401234567"
-LINE = "+35891234567"
-T0 = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def twilio_phone(db, monkeypatch) -> Channel:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TISKI_TEST_VOICE_TOKEN", TOKEN)
-    return Channel.objects.create(
-        kind=ChannelKind.PHONE,
-        name="Phone (Twilio)",
-        address=LINE,
-        config={"provider": "twilio", "secrets": {"auth_token": "TISKI_TEST_VOICE_TOKEN"}},
-    )
-
-
-@pytest.fixture
-def pbx_phone(db, monkeypatch) -> Channel:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TISKI_TEST_PBX_SECRET", SECRET)
-    return Channel.objects.create(
-        kind=ChannelKind.PHONE,
-        name="Phone (PBX)",
-        address=LINE,
-        config={"provider": "generic", "secrets": {"signing_secret": "TISKI_TEST_PBX_SECRET"}},
-    )
-
-
-@pytest.fixture
-def liisa(db) -> Customer:  # type: ignore[no-untyped-def]
-    customer = Customer.objects.create(name="Liisa Laine")
-    Identity.objects.create(customer=customer, kind=Identity.Kind.PHONE, value=CALLER)
-    return customer
-
-
-def twilio_post(client: Client, channel: Channel, params: dict[str, str], *, query: str = "", token: str = TOKEN):
-    """POST a Twilio voice status callback, signed as Twilio signs it (the twilio SDK computes the signature)."""
-    path = reverse("channel-webhook", kwargs={"kind": "phone", "channel_id": channel.pk}) + (
-        f"?{query}" if query else ""
-    )
-    signature = RequestValidator(token).compute_signature(f"http://testserver{path}", params)
-    return client.post(
-        path,
-        data=urlencode(params),
-        content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": signature},
-    )
-
-
-def twilio_status(status: str, at: datetime, **extra: str) -> dict[str, str]:
-    params = {
-        "CallSid": "CA" + "1" * 32,
-        "AccountSid": "AC" + "2" * 32,
-        "From": CALLER,
-        "To": "client:maija",
-        "Direction": "inbound",
-        "CallStatus": status,
-        "Timestamp": format_datetime(at),
-        "CallbackSource": "call-progress-events",
-    }
-    params.update(extra)
-    return params
-
-
-def pbx_post(client: Client, channel: Channel, payload: Any, *, secret: str = SECRET):
-    body = json.dumps(payload).encode()
-    return client.post(
-        reverse("channel-webhook", kwargs={"kind": "phone", "channel_id": channel.pk}),
-        data=body,
-        content_type="application/json",
-        headers={"X-Tiski-Signature": generic_signature(secret=secret, body=body)},
-    )
-
-
-def pbx_event(event: str, at: datetime, **extra: Any) -> dict[str, Any]:
-    return {
-        "call_id": "pbx-4711",
-        "event": event,
-        "direction": "inbound",
-        "from": "040 123 4567",
-        "to": LINE,
-        "agent": "maija",
-        "queue": "Support",
-        "at": at.isoformat(),
-        **extra,
-    }
-
+from tiski.customers.models import Customer
 
 # --- Twilio -----------------------------------------------------------------------------------------------------
 

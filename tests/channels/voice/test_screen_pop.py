@@ -17,7 +17,6 @@ from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.voice.models import Call
 from tiski.channels.voice.selectors import screen_pops_for
 from tiski.channels.voice.services import call_event_apply
-from tiski.customers.models import Customer, Identity
 
 pytestmark = pytest.mark.django_db
 CALLER = "+358401234567"
@@ -27,13 +26,6 @@ HX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def phone(db) -> Channel:  # type: ignore[no-untyped-def]
     return Channel.objects.create(kind=ChannelKind.PHONE, name="Phone", config={"provider": "generic"})
-
-
-@pytest.fixture
-def liisa(db) -> Customer:  # type: ignore[no-untyped-def]
-    customer = Customer.objects.create(name="Liisa Laine")
-    Identity.objects.create(customer=customer, kind=Identity.Kind.PHONE, value=CALLER)
-    return customer
 
 
 def ring(phone: Channel, *, number: str = CALLER, agent: str = "maija", call_id: str = "c1") -> Call:
