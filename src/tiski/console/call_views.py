@@ -12,13 +12,16 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from tiski.accounts.roles import ASSIGN_ANY
-from tiski.channels.voice.models import Call
+from tiski.channels.voice.callbacks import CallbackError, callback_attempt_record, callback_cancel
+from tiski.channels.voice.models import Call, CallbackRequest
 from tiski.channels.voice.selectors import screen_pops_for
 from tiski.channels.voice.services import CallError, call_case_pick, call_start, call_wrap_up
 from tiski.console.views import _case_or_404, _is_htmx, _user, agent_required
@@ -110,3 +113,57 @@ def case_dial(request: HttpRequest, reference: str) -> HttpResponse:
     except CallError as error:
         return _answer(request, str(error), case_reference=case.reference)
     return _answer(request, case_reference=case.reference)
+
+
+# --- callback requests ------------------------------------------------------------------------------------------
+
+
+def _callback(request: HttpRequest, request_id: int) -> CallbackRequest:
+    """Return the callback request on a case the agent may see; 404 otherwise."""
+    callback = CallbackRequest.objects.select_related("case").filter(pk=request_id).first()
+    if callback is None:
+        raise Http404
+    _case_or_404(request, callback.case.reference)
+    return callback
+
+
+@require_POST
+@agent_required
+def callback_attempt_view(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Record how a callback attempt went (and the agent's note on the case)."""
+    callback = _callback(request, request_id)
+    outcome, note = str(request.POST.get("outcome", "")), str(request.POST.get("note", ""))[:5000]
+    try:
+        callback_attempt_record(request=callback, actor=_user(request), outcome=outcome, note=note)
+    except CallbackError as error:
+        messages.error(request, str(error))
+    else:
+        callback.refresh_from_db()
+        messages.success(request, _callback_said(callback))
+    return redirect("console:case", reference=callback.case.reference)
+
+
+@require_POST
+@agent_required
+def callback_cancel_view(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Close a callback request without calling (the customer was helped otherwise)."""
+    callback = _callback(request, request_id)
+    try:
+        callback_cancel(request=callback, actor=_user(request), reason=str(request.POST.get("note", ""))[:200])
+    except CallbackError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Callback request cancelled."))
+    return redirect("console:case", reference=callback.case.reference)
+
+
+def _callback_said(callback: CallbackRequest) -> str:
+    if callback.status == CallbackRequest.Status.DONE:
+        return _("Callback done: the customer was reached.")
+    if callback.status == CallbackRequest.Status.SCHEDULED:
+        return _("Attempt recorded; the callback is offered again %(when)s.") % {
+            "when": formats.date_format(timezone.localtime(callback.next_attempt_at), "SHORT_DATETIME_FORMAT")
+        }
+    if callback.customer_told_at:
+        return _("Attempts used up: the customer was told in writing that we could not reach them.")
+    return _("Attempts used up: the customer could not be reached or told in writing; follow up on the case.")

@@ -33,6 +33,7 @@ from tiski.accounts.roles import (
 from tiski.accounts.selectors import agent_list
 from tiski.cases.models import Attachment, CannedReply, Case, CaseEvent, Message
 from tiski.channels.models import Channel, ChannelKind, QuarantinedMail
+from tiski.channels.services import written_channel_for
 from tiski.customers.models import Customer, Identity, MatchSuggestion
 from tiski.customers.records import KindSummary, records_summary
 from tiski.customers.selectors import CustomerCases, customer_cases, suggestions_open
@@ -514,12 +515,13 @@ def message_for_push(*, case_id: int, message_id: int) -> Message | None:
 
 
 def reply_channel_for(*, case: Case) -> Channel | None:
-    """Return the channel the composer replies on: the case's, except on a chat escalated to a call, whose
-    replies still go to the chat the customer is in (a phone case has no written channel)."""
+    """Return the channel the composer replies on: the case's, except on a phone case, which has no written
+    channel: a chat escalated to a call still replies to the chat the customer is in, and any other phone case
+    continues in writing by SMS or email (whichever the customer can be reached on)."""
     if case.channel is None or case.channel.kind != ChannelKind.PHONE:
         return case.channel
     events = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.ESCALATED_TO_CALL)
     escalated = events.order_by("-created_at", "-id").first()
     chat_id = escalated.data.get("from_channel") if escalated is not None else None
     chat = Channel.objects.filter(pk=chat_id, kind=ChannelKind.CHAT).first() if chat_id else None
-    return chat or case.channel
+    return chat or written_channel_for(case.customer) or case.channel

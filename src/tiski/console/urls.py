@@ -59,6 +59,8 @@ console_patterns = [
     path("console/cases/<str:reference>/dial/", call_views.case_dial, name="case-dial"),
     path("console/calls/<int:call_id>/case/", call_views.call_case, name="call-case"),
     path("console/calls/<int:call_id>/wrap-up/", call_views.call_wrap_up_view, name="call-wrap-up"),
+    path("console/callbacks/<int:request_id>/attempt/", call_views.callback_attempt_view, name="callback-attempt"),
+    path("console/callbacks/<int:request_id>/cancel/", call_views.callback_cancel_view, name="callback-cancel"),
     *routing_views.urlpatterns,
     *supervisor_views.urlpatterns,
 ]

@@ -381,3 +381,63 @@ def test_a_phone_case_continues_by_sms_and_the_answer_threads_back(
         )
     )
     assert receipt.case == case and not receipt.case_created
+
+
+# --- the console ------------------------------------------------------------------------------------------------
+
+
+def test_the_case_page_shows_the_request_and_the_agent_records_attempts(
+    client: Client, queued: CallbackRequest, online: User, settings
+) -> None:
+    settings.TISKI_CALLBACK_RETRY_MINUTES = [15]
+    client.force_login(online)
+    page = client.get(f"/console/cases/{queued.case.reference}/", HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert 'id="callback"' in text and "Callback request" in text and CALLER in text and "Lasku" in text
+    assert "0 of 2" in text and 'name="outcome" value="no_answer"' in text
+
+    url = f"/console/callbacks/{queued.pk}/attempt/"
+    answer = client.post(url, {"outcome": "no_answer", "note": "Ei vastannut."}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Attempt recorded; the callback is offered again" in answer.content.decode()
+    queued.refresh_from_db()
+    assert (queued.status, queued.attempts) == ("scheduled", 1)
+    assert "Callback attempt 1 to" in answer.content.decode()  # the timeline tells it
+
+    refused = client.post(url, {"outcome": "later"}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Choose how the call went." in refused.content.decode()
+
+    cancelled = client.post(f"/console/callbacks/{queued.pk}/cancel/", HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Callback request cancelled." in cancelled.content.decode()
+    queued.refresh_from_db()
+    assert queued.status == "cancelled"
+    assert 'name="outcome"' not in cancelled.content.decode()  # a closed request takes no attempts
+
+
+def test_the_console_views_check_who_asks(
+    client: Client, queued: CallbackRequest, make_user_without_perms: User
+) -> None:
+    url = f"/console/callbacks/{queued.pk}/attempt/"
+    assert client.post(url, {"outcome": "reached"}).status_code == 302  # to the login page
+    client.force_login(make_user_without_perms)
+    assert client.post(url, {"outcome": "reached"}).status_code == 403
+    assert client.post(f"/console/callbacks/{queued.pk}/cancel/").status_code == 403
+    queued.refresh_from_db()
+    assert queued.status == "queued"
+
+
+def test_an_unknown_request_is_404_and_get_is_refused(client: Client, agent: User) -> None:
+    client.force_login(agent)
+    assert client.post("/console/callbacks/999/attempt/", {"outcome": "reached"}).status_code == 404
+    assert client.get("/console/callbacks/999/attempt/").status_code == 405
+
+
+def test_the_composer_of_a_phone_case_replies_by_sms(
+    client: Client, pbx_phone: Channel, liisa: Customer, agent: User, sms: Channel
+) -> None:
+    pbx_post(client, pbx_phone, pbx_event("missed", T0, agent=""))
+    case = Call.objects.get().case
+    client.force_login(agent)
+    page = client.get(f"/console/cases/{case.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Reply to Liisa Laine by SMS" in page
+    client.post(f"/console/cases/{case.reference}/reply/", {"body": "Soitamme pian."})
+    assert Message.objects.get(case=case, direction="out").channel == sms

@@ -153,6 +153,11 @@ def _update(request: CallbackRequest, *, topic: str, preferred_time: str, call: 
     )
 
 
+def max_attempts() -> int:
+    """Return how many times a request is tried before it is unreachable (the first try and the retries)."""
+    return len(settings.TISKI_CALLBACK_RETRY_MINUTES) + 1
+
+
 def _target_minutes() -> int:
     return int(settings.TISKI_RESPONSE_TARGETS.get(KIND) or 15)
 

@@ -38,6 +38,8 @@ _PATHS = {
     "messenger": '<path d="M8 1.8c-3.5 0-6.2 2.5-6.2 5.8 0 1.8.8 3.4 2.2 4.5v2.2l2-1.1c.6.2 1.3.3 2 .3 3.5 0 6.2-2.5'
     ' 6.2-5.9S11.5 1.8 8 1.8z"/><path d="M4.8 9.2 7 7l1.6 1.4L11 6.2"/>',
     "instagram": '<rect x="2" y="2" width="12" height="12" rx="3.5"/><circle cx="8" cy="8" r="2.7"/>',
+    "callback": '<path d="M3 2h2.5l1.2 3-1.6 1a8 8 0 0 0 3.9 3.9l1-1.6 3 1.2V12a1.5 1.5 0 0 1-1.5 1.5A10.5 10.5 0 0'
+    ' 1 1.5 3.5 1.5 1.5 0 0 1 3 2z"/><path d="M13.5 6.5V2.5h-4M13.5 2.5 9.5 6.5"/>',
     "note": '<path d="M3 2h7l3 3v9H3z"/><path d="M10 2v3h3"/>',
     "image": '<rect x="2" y="2.5" width="12" height="11" rx="1.5"/><circle cx="6" cy="6.5" r="1.2"/>'
     '<path d="m2.5 12 3.5-3.5 2.5 2.5 2-2 3 3"/>',
@@ -52,10 +54,13 @@ def icon(name: str) -> SafeString:
     return mark_safe(_SVG.format(_PATHS.get(name, _PATHS["chat"])))  # noqa: S308  (constant markup)
 
 
+WORK_KINDS = {"callback": gettext_lazy("Callback")}  # routed work that is no channel of its own
+
+
 @register.simple_tag
 def channel_badge(kind: str) -> SafeString:
     """Return the channel's icon and label, e.g. [✉] Email."""
-    label = ChannelKind(kind).label if kind in ChannelKind.values else kind
+    label = ChannelKind(kind).label if kind in ChannelKind.values else str(WORK_KINDS.get(kind, kind))
     return format_html(
         '<span class="channel" title="{}">{}<span class="channel__label">{}</span></span>', label, icon(kind), label
     )
@@ -190,6 +195,8 @@ def event_text(event: CaseEvent) -> str:
         "direction"
     ):
         return _telephony_call_text(kind, data)
+    if kind in CALLBACK_KINDS:
+        return _callback_text(kind, data, actor)
     if kind == CaseEvent.Kind.CALL_ENDED:
         return _("Call to %(number)s ended · %(duration)s · %(actor)s") % {
             "number": data.get("number") or "–",
@@ -208,6 +215,38 @@ CALL_OUTCOMES = {  # the telephony system's word for how a call nobody took ende
     "missed": gettext_lazy("not answered"),
     "voicemail": gettext_lazy("left a voicemail"),
 }
+
+
+CALLBACK_KINDS = (CaseEvent.Kind.CALLBACK_REQUESTED, CaseEvent.Kind.CALLBACK_ATTEMPTED, CaseEvent.Kind.CALLBACK_CLOSED)
+
+
+def _callback_text(kind: str, data: dict[str, Any], actor: str) -> str:
+    """A callback request asked for, tried or closed."""
+    from tiski.channels.voice.models import CallbackAttempt, CallbackRequest
+
+    number = data.get("number") or "–"
+    if kind == CaseEvent.Kind.CALLBACK_REQUESTED:
+        source = _label(CallbackRequest.Source, data.get("source"))
+        if data.get("again"):
+            return _("Asked again to be called back at %(number)s (%(source)s)") % {"number": number, "source": source}
+        text = _("Callback requested to %(number)s (%(source)s)") % {"number": number, "source": source}
+        extras = [str(data[key]) for key in ("topic", "preferred_time") if data.get(key)]
+        return " · ".join([text, *extras])
+    if kind == CaseEvent.Kind.CALLBACK_ATTEMPTED:
+        return _("Callback attempt %(n)s to %(number)s: %(outcome)s · %(actor)s") % {
+            "n": data.get("attempt") or "?",
+            "number": number,
+            "outcome": _label(CallbackAttempt.Outcome, data.get("outcome")),
+            "actor": actor,
+        }
+    status = _label(CallbackRequest.Status, data.get("status"))
+    told = {"sms": _("the customer was told by SMS"), "email": _("the customer was told by email")}
+    parts = [_("Callback request closed: %(status)s") % {"status": status}]
+    if data.get("reason") == "attempts_used":
+        parts.append(_("%(n)s attempts") % {"n": data.get("attempts")})
+    if data.get("told_by") in told:
+        parts.append(str(told[str(data["told_by"])]))
+    return " · ".join(parts)
 
 
 def _telephony_call_text(kind: str, data: dict[str, Any]) -> str:
@@ -250,6 +289,26 @@ def screen_pop(context: template.Context) -> SafeString:
     if user is None or not user.is_authenticated:
         return mark_safe("")
     return mark_safe(screen_pop_html(request=request, user=user))  # noqa: S308  (a rendered template)
+
+
+@register.inclusion_tag("console/_callback.html", takes_context=True)
+def callback_panel(context: template.Context, case: Case) -> dict[str, Any]:
+    """The case's callback request (its newest, open or not): number, window, attempts, and the agent's form."""
+    from tiski.channels.voice.callbacks import max_attempts
+    from tiski.channels.voice.models import CallbackAttempt, CallbackRequest
+
+    request = CallbackRequest.objects.filter(case=case).order_by("-pk").first()
+    attempts = list(CallbackAttempt.objects.filter(request=request).select_related("agent")) if request else []
+    return {
+        "callback": request,
+        "attempts": attempts,
+        "max_attempts": max_attempts(),
+        "outcomes": CallbackAttempt.Outcome.choices,
+        "case": case,
+        "dial": bool(request and request.is_open and dial_ready()),
+        "request": context.get("request"),
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 @register.filter
