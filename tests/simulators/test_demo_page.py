@@ -93,3 +93,45 @@ def test_a_bad_number_gets_a_clear_error_and_sends_nothing(providers: demo.Provi
     assert answer.status_code == 200
     assert "Write a phone number" in answer.content.decode()
     assert not Message.objects.exists()
+
+
+def test_a_caller_waits_in_the_phone_queue_and_presses_1_for_a_callback(providers: demo.Providers, agent: User) -> None:
+    from tiski.channels.voice.models import Call, CallbackRequest
+    from tiski.routing.models import WorkItem
+
+    client = _client(agent)
+    client.post(reverse("simulator"), {"phone": "call", "caller": "040 765 4321"}, HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get(reverse("simulator"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "in the queue, waited 0:00" in page and "Thank you for waiting" in page and "Press 1" not in page
+    assert Call.objects.get().status == "ringing"
+
+    client.post(reverse("simulator"), {"phone": "wait"})
+    client.post(reverse("simulator"), {"phone": "wait"})  # a minute: the demo line offers a callback
+    page = client.get(reverse("simulator"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "waited 1:00" in page and "press 1" in page and "Press 1: call me back" in page
+
+    answer = client.post(reverse("simulator"), {"phone": "press"}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    request = CallbackRequest.objects.get()
+    assert f"Callback requested: {request.case.reference} waits in the console" in answer.content.decode()
+    assert (request.source, request.number, request.status) == ("keypress", "+358407654321", "queued")
+    assert Call.objects.get().case == request.case  # the call, which ended in the queue, is logged there
+    assert WorkItem.objects.get(case=request.case).channel_kind == "callback"
+
+
+def test_a_call_placed_from_the_console_is_played_through_by_the_demos_twilio(
+    providers: demo.Providers, agent: User
+) -> None:
+    from tiski.channels.voice.models import Call
+    from tiski.customers.models import Customer, Identity
+
+    providers.twilio.answer_calls_after, providers.twilio.talk_s = 0.2, 0.3
+    customer = Customer.objects.create(name="Liisa Laine")
+    Identity.objects.create(customer=customer, kind=Identity.Kind.PHONE, value="+358401234567")
+    case = Case.objects.create(customer=customer, subject="Soittopyyntö")
+    client = _client(agent)
+    client.post(reverse("console:case-dial", args=[case.reference]), {"number": "+358401234567"})
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Call.objects.filter(status="ended").count() == 0:
+        time.sleep(0.1)
+    call = Call.objects.get()
+    assert (call.status, call.direction, call.case, call.agent, call.talk_s) == ("ended", "outbound", case, agent, 0)

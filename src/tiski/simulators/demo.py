@@ -52,7 +52,12 @@ def providers_start() -> Providers:
     global PROVIDERS
     twilio_port = int(settings.TISKI_TWILIO_API_URL.rsplit(":", 1)[1].split("/")[0])
     meta_port = int(settings.TISKI_META_GRAPH_URL.rsplit(":", 1)[1].split("/")[0])
-    twilio = TwilioSimulator(auth_tokens={TWILIO_SID: os.environ["TISKI_DEMO_TWILIO_TOKEN"]}, port=twilio_port)
+    twilio = TwilioSimulator(
+        auth_tokens={TWILIO_SID: os.environ["TISKI_DEMO_TWILIO_TOKEN"]},
+        port=twilio_port,
+        answer_calls_after=4.0,  # a call placed from the console rings, is answered and ends, as in life
+        talk_s=25.0,
+    )
     meta = MetaSimulator(
         app_secret=os.environ["TISKI_DEMO_META_SECRET"],
         access_tokens=[os.environ["TISKI_DEMO_META_TOKEN"]],
@@ -72,8 +77,8 @@ def providers_start() -> Providers:
 
 
 def channels_configure(meta: MetaSimulator) -> dict[str, Channel]:
-    """Give the demo's SMS, WhatsApp, Messenger and Instagram channels the simulated accounts' settings (each
-    created when the demo data has none); return them by kind."""
+    """Give the demo's SMS, WhatsApp, Messenger, Instagram and phone channels the simulated accounts' settings
+    (each created when the demo data has none); return them by kind."""
     settings_by_kind = {
         ChannelKind.SMS: {
             "account_sid": TWILIO_SID,
@@ -88,8 +93,15 @@ def channels_configure(meta: MetaSimulator) -> dict[str, Channel]:
         ChannelKind.MESSENGER: {"page_id": meta.page_id, "secrets": META_SECRETS},
         ChannelKind.INSTAGRAM: {"ig_user_id": meta.ig_user_id, "page_id": meta.page_id, "secrets": META_SECRETS},
     }
+    settings_by_kind[ChannelKind.PHONE] = {
+        "provider": "twilio",
+        "account_sid": TWILIO_SID,
+        "secrets": {"auth_token": "TISKI_DEMO_TWILIO_TOKEN"},
+        "public_url": settings.TISKI_BASE_URL,
+        "callback_after_s": 60,
+    }
     channels: dict[str, Channel] = {}
-    for kind in MESSAGING:
+    for kind in (*MESSAGING, ChannelKind.PHONE):
         channel = Channel.objects.filter(kind=kind, active=True).order_by("pk").first()
         if channel is None:
             channel = Channel.objects.create(kind=kind, name=f"Demo {kind}")
@@ -97,6 +109,8 @@ def channels_configure(meta: MetaSimulator) -> dict[str, Channel]:
         config.update(settings_by_kind[kind])
         if kind == ChannelKind.SMS:
             config.setdefault("from_number", channel.address or "+358504242420")
+        if kind == ChannelKind.PHONE:
+            config.setdefault("from_number", channel.address or "+35894242420")
         if config != channel.config:
             channel.config = config
             channel.save(update_fields=["config"])

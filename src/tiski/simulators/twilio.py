@@ -17,8 +17,13 @@ What it implements, as Twilio documents it:
 * Calls (Programmable Voice): ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` (form-encoded To, From,
   Twiml or Url, StatusCallback, StatusCallbackEvent) answers 201 with the Call resource (``sid`` "CA" + 32 hex
   digits, ``status`` "queued"), or 21211 for a 'To' that is not E.164, 21212 for a missing 'From', 21205 for
-  neither Twiml nor Url; the calls are kept in ``calls`` (the simulator places no real call: tests post the
-  call's status callbacks themselves).
+  neither Twiml nor Url; the calls are kept in ``calls``. No real call is placed: tests post the call's status
+  callbacks themselves, or ``answer_calls_after`` has the simulator post ringing, in-progress and completed.
+* A caller in a queue (``<Enqueue waitUrl=…>``): ``voice_call_start`` reports the call ringing to the voice
+  webhook, ``voice_call_wait`` requests the waitUrl with the time waited (QueueTime, QueuePosition,
+  CurrentQueueSize, AvgQueueTime, QueueSid) and follows the TwiML answer — what ``<Say>`` says, a
+  ``<Gather>``'s action — ``voice_call_press`` sends the digits to that action, and ``voice_call_hang_up``
+  (or a ``<Hangup/>``) ends the call with its ``completed`` status callback.
 * Media: ``GET /media/<id>`` serves stored media to HTTP basic auth with the owning account's credentials
   (as with Twilio's "HTTP basic authentication for media" setting).
 
@@ -49,6 +54,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+from xml.etree import ElementTree
 
 from tiski.simulators.server import LoopbackSimulator
 
@@ -123,7 +129,8 @@ class TwilioSimulator(LoopbackSimulator):
     starting with a prefix in BLOCKED_PREFIXES with 21408 (region not enabled).
     OUTCOME is the final status callback: "delivered", or "undelivered" (ErrorCode 30003). With
     HOLD_CALLBACKS the status callbacks wait for release_callbacks(); otherwise they start after
-    CALLBACK_DELAY seconds.
+    CALLBACK_DELAY seconds. With ANSWER_CALLS_AFTER (seconds) the calls placed through the API are played
+    through: ringing, answered after that long, completed after TALK_S more.
     """
 
     def __init__(
@@ -136,6 +143,8 @@ class TwilioSimulator(LoopbackSimulator):
         outcome: str = "delivered",
         hold_callbacks: bool = False,
         callback_delay: float = 0.2,
+        answer_calls_after: float | None = None,
+        talk_s: float = 20.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -146,6 +155,8 @@ class TwilioSimulator(LoopbackSimulator):
         self.blocked_prefixes = tuple(blocked_prefixes)
         self.outcome = outcome
         self.callback_delay = callback_delay
+        self.answer_calls_after = answer_calls_after  # None: calls placed stay queued (tests post their events)
+        self.talk_s = talk_s
         self.messages: list[SentMessage] = []
         self.calls: list[dict[str, Any]] = []  # the Call resources created, each with the form it came with
         self.callbacks: list[Callback] = []
@@ -258,6 +269,90 @@ class TwilioSimulator(LoopbackSimulator):
         self.last_answer = answer
         self.last_params = params
         return status
+
+    # --- a caller waiting in a queue (Programmable Voice) ------------------------------------------------------
+
+    def voice_call_start(self, webhook_url: str, *, from_: str, to: str, queue: str = "support") -> dict[str, Any]:
+        """A customer calls TO: report the call ringing to WEBHOOK_URL and return the call's state (plain data,
+        to keep between requests), in the queue with no wait yet."""
+        account = next(iter(self.auth_tokens))
+        call: dict[str, Any] = {
+            "sid": new_sid("CA"),
+            "account_sid": account,
+            "from": from_,
+            "to": to,
+            "url": webhook_url,
+            "queue": queue,
+            "queue_time": 0,
+            "said": [],
+            "heard": [],
+            "gather": "",
+            "ended": False,
+            "status": 0,
+        }
+        self._voice_post(call, webhook_url + f"?{urlencode({'queue': queue})}", {"CallStatus": "ringing"})
+        return call
+
+    def voice_call_wait(self, call: dict[str, Any], seconds: int) -> dict[str, Any]:
+        """The caller waits SECONDS more: request the queue's waitUrl as Twilio does and follow its TwiML."""
+        call["queue_time"] += seconds
+        wait_url = call["url"] + "?" + urlencode({"step": "wait", "queue": call["queue"]})
+        fields = {
+            "QueueSid": "QU" + hashlib.sha256(call["queue"].encode()).hexdigest()[:32],
+            "QueueTime": str(call["queue_time"]),
+            "QueuePosition": "1",
+            "CurrentQueueSize": "1",
+            "AvgQueueTime": str(call["queue_time"]),
+            "CallStatus": "in-progress",
+        }
+        return self._voice_follow(call, self._voice_post(call, wait_url, fields))
+
+    def voice_call_press(self, call: dict[str, Any], digits: str) -> dict[str, Any]:
+        """The caller presses DIGITS at the <Gather> Tiski offered: post them to its action, follow the TwiML."""
+        if not call["gather"]:
+            raise ValueError("No <Gather> is waiting for digits.")
+        action, call["gather"] = call["gather"], ""
+        return self._voice_follow(call, self._voice_post(call, action, {"Digits": digits, "CallStatus": "in-progress"}))
+
+    def voice_call_hang_up(self, call: dict[str, Any]) -> dict[str, Any]:
+        """The call ends: post its ``completed`` status callback (nobody answered it)."""
+        if not call["ended"]:
+            call["ended"], call["gather"] = True, ""
+            fields = {"CallStatus": "completed", "CallDuration": str(call["queue_time"])}
+            self._voice_post(call, call["url"], fields)
+        return call
+
+    def _voice_post(self, call: dict[str, Any], url: str, fields: Mapping[str, str]) -> bytes:
+        params = {
+            "CallSid": call["sid"],
+            "AccountSid": call["account_sid"],
+            "From": call["from"],
+            "To": call["to"],
+            "Direction": "inbound",
+            "ApiVersion": API_VERSION,
+            "Timestamp": formatdate(usegmt=True),
+            **fields,
+        }
+        call["status"], answer = self.post_signed(url, params, account_sid=call["account_sid"])
+        return answer
+
+    def _voice_follow(self, call: dict[str, Any], twiml: bytes) -> dict[str, Any]:
+        """Do what TwiML tells, as far as a waiting caller notices: hear <Say>, be asked by <Gather>, be hung up."""
+        try:
+            root = ElementTree.fromstring(twiml)  # noqa: S314  (Tiski's own answer over loopback, in the demo)
+        except ElementTree.ParseError:
+            call["said"].append(f"(not TwiML: HTTP {call['status']})")
+            return call
+        call["heard"] = []  # what this answer says (said: everything said on the call)
+        for verb in root.iter():
+            if verb.tag == "Say" and verb.text:
+                call["said"].append(verb.text.strip())
+                call["heard"].append(verb.text.strip())
+            elif verb.tag == "Gather":
+                call["gather"] = verb.get("action", "")
+        if root.find("Hangup") is not None:
+            self.voice_call_hang_up(call)
+        return call
 
     # --- the REST API -------------------------------------------------------------------------------------
 
@@ -397,7 +492,38 @@ class TwilioSimulator(LoopbackSimulator):
         }
         with self._lock:
             self.calls.append(call)
+        callback = form.get("StatusCallback", [""])[-1]
+        if self.answer_calls_after is not None and callback:
+            threading.Thread(target=self._call_progress, args=(call, callback), daemon=True).start()
         return 201, {key: value for key, value in call.items() if key != "form"}
+
+    def _call_progress(self, call: dict[str, Any], callback: str) -> None:
+        """Play an outbound call through (the demo's): it rings, the customer answers, they talk, it ends — each
+        step a signed status callback, as Twilio sends them."""
+        answer_after, talk = self.answer_calls_after or 0.0, self.talk_s
+        steps = [
+            (0.5, "ringing", {}),
+            (answer_after, "in-progress", {}),
+            (talk, "completed", {"CallDuration": str(int(talk))}),
+        ]
+        for delay, status, extra in steps:
+            time.sleep(delay)
+            params = {
+                "CallSid": call["sid"],
+                "AccountSid": call["account_sid"],
+                "From": call["from"],
+                "To": call["to"],
+                "Direction": "outbound-api",
+                "CallStatus": status,
+                "ApiVersion": API_VERSION,
+                "Timestamp": formatdate(usegmt=True),
+                **extra,
+            }
+            try:
+                self.post_signed(callback, params, account_sid=call["account_sid"])
+            except OSError as error:
+                logger.warning("call status callback to %s failed: %s", callback, error)
+                return
 
     def _media_get(self, media_id: str, auth: str) -> tuple[int, str, bytes]:
         media = self._media.get(media_id)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from tiski.cases.models import Message
 from tiski.channels.models import Channel, ChannelKind
+from tiski.channels.voice.models import CallbackRequest
 from tiski.customers.exceptions import IdentityInvalidError
 from tiski.customers.normalize import normalize_phone
 from tiski.simulators import demo
@@ -140,11 +141,65 @@ def _received(providers: demo.Providers) -> list[Received]:
     return list(reversed(rows))
 
 
+class PhoneCallForm(forms.Form):
+    caller = forms.CharField(label=gettext_lazy("Caller's number"), max_length=64)
+
+    def clean_caller(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["caller"])
+        except IdentityInvalidError:
+            raise forms.ValidationError(_("Write a phone number, e.g. 040 123 4567 or +358 40 123 4567.")) from None
+
+
+CALL_KEY = "simulator_call"  # the simulated caller's call, kept in the session between clicks
+WAIT_STEP_S = 30
+
+
+def _phone(request: HttpRequest, providers: demo.Providers) -> HttpResponse:
+    """The phone line: call, wait in the queue (each click 30 s more), press 1 for a callback, hang up."""
+    twilio, action = providers.twilio, request.POST.get("phone", "")
+    call = request.session.get(CALL_KEY)
+    if action == "call":
+        form = PhoneCallForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+            return redirect("simulator")
+        channel = _channel(ChannelKind.PHONE)
+        call = twilio.voice_call_start(
+            demo.webhook_url(channel),
+            from_=form.cleaned_data["caller"],
+            to=channel.address or channel.config["from_number"],
+            queue=channel.name,
+        )
+        twilio.voice_call_wait(call, 0)
+    elif call and not call["ended"]:
+        if action == "wait":
+            twilio.voice_call_wait(call, WAIT_STEP_S)
+        elif action == "press" and call["gather"]:
+            twilio.voice_call_press(call, "1")
+        elif action == "hang_up":
+            twilio.voice_call_hang_up(call)
+    elif action == "done":
+        call = None
+    request.session[CALL_KEY] = call
+    if call and call["ended"]:
+        requested = CallbackRequest.objects.filter(call__provider_call_id=call["sid"]).select_related("case").first()
+        if requested is not None:
+            messages.success(
+                request,
+                _("Callback requested: %(reference)s waits in the console as callback work for a free agent.")
+                % {"reference": requested.case.reference},
+            )
+    return redirect("simulator")
+
+
 @login_required
 def simulator(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("cases.work_case"):
         raise PermissionDenied(_("Only agents use the provider simulator."))
     providers = _providers()
+    if request.method == "POST" and "phone" in request.POST:
+        return _phone(request, providers)
     form = CustomerMessageForm(request.POST or None, initial={"kind": "sms", "sender": "+358 40 123 4567"})
     if request.method == "POST" and form.is_valid():
         status = _deliver(providers, form.cleaned_data)
@@ -153,5 +208,11 @@ def simulator(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, _("Tiski answered HTTP %(status)s; nothing was stored.") % {"status": status})
         return redirect("simulator")
-    context = {"form": form, "received": _received(providers), "now": timezone.now()}
+    context = {
+        "form": form,
+        "received": _received(providers),
+        "now": timezone.now(),
+        "call": request.session.get(CALL_KEY),
+        "phone_form": PhoneCallForm(initial={"caller": "+358 40 765 4321"}),
+    }
     return render(request, "simulators/simulator.html", context)
