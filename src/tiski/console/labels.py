@@ -58,6 +58,9 @@ MODEL_LABELS = (
     gettext_noop("Call ended"),
     gettext_noop("Missed call"),
     gettext_noop("Call recording"),
+    gettext_noop("Callback requested"),
+    gettext_noop("Callback attempt"),
+    gettext_noop("Callback request closed"),
     # CannedReply (its admin)
     gettext_noop("canned reply"),
     gettext_noop("canned replies"),
