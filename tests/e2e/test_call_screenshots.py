@@ -116,3 +116,93 @@ def test_screenshots_of_the_screen_pop(browser: Browser, live_asgi: str, agent: 
             assert overflow <= 0, f"screen-pop {suffix}: {overflow}px too wide"
             page.screenshot(path=ARTIFACTS / f"call-screen-pops-{suffix}.png")
             context.close()
+
+
+def test_screenshots_of_a_callback_request(browser: Browser, live_asgi: str, agent: User, settings) -> None:  # noqa: F811
+    """A caller who pressed 1 in the queue: the callback offered to Maija, then her case page after one attempt
+    nobody answered (the request waits for its next try), with the outcome form."""
+    from tiski.channels.voice.callbacks import callback_attempt_record, callback_request
+    from tiski.routing.models import Queue, WorkItem
+    from tiski.routing.router import route_pending
+    from tiski.routing.services import agent_state, presence_set, work_accept
+
+    settings.TISKI_CALLBACK_RETRY_MINUTES = [15, 60]
+    Channel.objects.create(kind=ChannelKind.PHONE, name="Puhelin", config={"provider": "generic"})
+    liisa = Customer.objects.create(name="Liisa Laine", language="fi")
+    Identity.objects.create(customer=liisa, kind=Identity.Kind.PHONE, value="+358401234567")
+    state = agent_state(agent)
+    state.queues.set([Queue.objects.get(is_default=True)])
+    presence_set(user=agent, presence="online")
+    tried, _new = callback_request(
+        customer=liisa,
+        number="+358401234567",
+        source="keypress",
+        topic="Laskun eräpäivän siirto",
+        preferred_time="klo 14–16",
+    )
+    work_accept(item=route_pending()[0], agent=agent)
+    callback_attempt_record(request=tried, actor=agent, outcome="no_answer", note="Ei vastannut, jätin viestin.")
+    anssi = Customer.objects.create(name="Anssi Virtanen")
+    offered, _new = callback_request(customer=anssi, number="+358501112233", source="missed_call")
+    assert WorkItem.objects.get(case=offered.case).status == "offered"
+
+    for language in LANGUAGES:
+        for width, height in SIZES:
+            suffix = f"{language}-{width}"
+            context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
+            page.goto(f"{live_asgi}/console/cases/{tried.case.reference}/")
+            expect(page.locator("#callback .callback__attempts li")).to_have_count(1)
+            expect(page.locator(".offer")).to_have_count(1)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"callback case {suffix}: {overflow}px too wide"
+            page.screenshot(path=ARTIFACTS / f"callback-case-{suffix}.png")
+            context.close()
+
+
+def test_screenshots_of_the_phone_line_simulator(
+    browser: Browser,
+    live_asgi: str,
+    agent: User,
+    settings,
+    monkeypatch,  # noqa: F811
+) -> None:
+    """The demo's simulator page with a caller who has waited a minute and is offered a callback."""
+    import socket
+
+    from tiski.simulators import demo
+    from tiski.simulators.environment import SECRETS
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    settings.TISKI_BASE_URL = live_asgi
+    settings.TISKI_TWILIO_API_URL = f"http://127.0.0.1:{free_port()}"
+    settings.TISKI_META_GRAPH_URL = f"http://127.0.0.1:{free_port()}/v21.0"
+    Channel.objects.create(kind=ChannelKind.PHONE, name="Asiakaspalvelu", address="+35894242420")
+    providers = demo.providers_start()
+    try:
+        for language in LANGUAGES:
+            for width, height in SIZES:
+                suffix = f"{language}-{width}"
+                context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
+                page.goto(f"{live_asgi}/simulator/")
+                page.locator("button[name=phone][value=call]").click()
+                page.locator("button[name=phone][value=wait]").click()
+                page.locator("button[name=phone][value=wait]").click()
+                expect(page.locator("button[name=phone][value=press]")).to_be_visible()
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 0, f"simulator {suffix}: {overflow}px too wide"
+                page.screenshot(path=ARTIFACTS / f"simulator-phone-{suffix}.png")
+                page.locator("button[name=phone][value=press]").click()
+                expect(page.locator(".toast").first).to_contain_text("TSK-")
+                if suffix == "fi-1440":
+                    page.screenshot(path=ARTIFACTS / f"simulator-phone-requested-{suffix}.png")
+                page.locator("button[name=phone][value=done]").click()
+                context.close()
+    finally:
+        providers.stop()
+        demo.PROVIDERS = None
