@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from tiski.api import cases, customer_data, customers, identity, messages, records
+from tiski.api import callbacks, cases, customer_data, customers, identity, messages, records
 from tiski.api.auth import TokenAuth
 from tiski.api.errors import exception_handlers_install
 from tiski.api.parser import ApiParser
@@ -35,3 +35,4 @@ api.add_router("", messages.router)
 api.add_router("", identity.router)
 api.add_router("", records.router)
 api.add_router("", customer_data.router)
+api.add_router("", callbacks.router)
