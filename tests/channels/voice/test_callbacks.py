@@ -357,6 +357,20 @@ def test_a_call_holds_the_agents_capacity_while_it_lasts(
     assert offered_to(online).case == email_case
 
 
+def test_a_call_whose_end_is_never_reported_gives_the_capacity_back_after_hours(
+    client: Client, pbx_phone: Channel, liisa: Customer, online: User, loads_exact: None
+) -> None:
+    from tiski.channels.voice.services import calls_stale_release
+
+    pbx_post(client, pbx_phone, pbx_event("answered", T0))
+    assert AgentState.objects.get(user=online).load == 100
+    assert calls_stale_release(now=T0 + timedelta(hours=3)) == 0
+    assert calls_stale_release(now=T0 + timedelta(hours=5)) == 1
+    assert (Call.objects.get().units, AgentState.objects.get(user=online).load) == (0, 0)
+    pbx_post(client, pbx_phone, pbx_event("ended", T0 + timedelta(hours=6), talk_s=60))  # late: logged, no release
+    assert (Call.objects.get().status, AgentState.objects.get(user=online).load) == ("ended", 0)
+
+
 # --- a phone case continues in writing, and back --------------------------------------------------------------
 
 

@@ -12,6 +12,8 @@ class VoiceConfig(AppConfig):
     def ready(self) -> None:
         from tiski.channels.voice import adapter  # noqa: F401  (registers the adapter)
         from tiski.channels.voice.callbacks import callbacks_due
+        from tiski.channels.voice.services import calls_stale_release
         from tiski.routing.router import clock_register
 
         clock_register(callbacks_due)
+        clock_register(calls_stale_release)

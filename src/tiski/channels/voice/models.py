@@ -61,7 +61,10 @@ class Call(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "provider_call_id"], name="call_unique_provider_id"),
         ]
-        indexes = [models.Index(fields=["agent", "status"], name="call_agent_status")]
+        indexes = [
+            models.Index(fields=["agent", "status"], name="call_agent_status"),
+            models.Index(fields=["answered_at"], condition=models.Q(units__gt=0), name="call_holding_capacity"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.number or '?'} ({self.status})"

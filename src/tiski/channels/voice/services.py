@@ -9,7 +9,7 @@ picked during the call, else a new phone case of the caller (a customer is creat
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -99,6 +99,28 @@ def _capacity(call: Call) -> None:
     elif call.status in Call.FINAL and call.units and call.agent_id is not None:
         capacity_release(user_id=call.agent_id, units=call.units)
         call.units = 0
+
+
+STALE_AFTER = timedelta(hours=4)  # an answered call with no end reported this long after gives its capacity back
+
+
+def calls_stale_release(*, now: datetime | None = None) -> int:
+    """Give back the capacity of answered calls whose end was never reported (a lost event must not keep an
+    agent out of routing for good); return how many. The calls keep their state: a late end still logs them."""
+    now = now or timezone.now()
+    released = 0
+    stale = Call.objects.filter(units__gt=0, answered_at__lt=now - STALE_AFTER).values_list("id", flat=True)[:100]
+    for call_id in stale:
+        with transaction.atomic():
+            call = Call.objects.select_for_update(skip_locked=True).filter(pk=call_id, units__gt=0).first()
+            if call is None or call.agent_id is None:
+                continue
+            capacity_release(user_id=call.agent_id, units=call.units)
+            call.units = 0
+            call.save(update_fields=["units", "updated_at"])
+            logger.warning("call %s: no end reported for %s; the agent's capacity is given back", call.pk, STALE_AFTER)
+            released += 1
+    return released
 
 
 def _callback_requested(call: Call, event: CallEvent) -> None:
