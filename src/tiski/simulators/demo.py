@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -79,7 +80,7 @@ def providers_start() -> Providers:
 def channels_configure(meta: MetaSimulator) -> dict[str, Channel]:
     """Give the demo's SMS, WhatsApp, Messenger, Instagram and phone channels the simulated accounts' settings
     (each created when the demo data has none); return them by kind."""
-    settings_by_kind = {
+    settings_by_kind: dict[str, dict[str, Any]] = {
         ChannelKind.SMS: {
             "account_sid": TWILIO_SID,
             "secrets": {"auth_token": "TISKI_DEMO_TWILIO_TOKEN"},

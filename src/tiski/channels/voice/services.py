@@ -233,7 +233,7 @@ def _callback_follow(call: Call) -> None:
     if call.direction == Call.Direction.OUTBOUND:
         callback_from_call(call=call)
         return
-    if call.status not in (Call.Status.MISSED, Call.Status.VOICEMAIL) or not call.number:
+    if call.status not in (Call.Status.MISSED, Call.Status.VOICEMAIL) or not call.number or call.customer is None:
         return
     if (call.channel.config or {}).get("missed_call_callback") is False or call.callback_requests.exists():
         return
