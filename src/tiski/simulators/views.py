@@ -183,7 +183,9 @@ def _phone(request: HttpRequest, providers: demo.Providers) -> HttpResponse:
         call = None
     request.session[CALL_KEY] = call
     if call and call["ended"]:
-        requested = CallbackRequest.objects.filter(call__provider_call_id=call["sid"]).select_related("case").first()
+        # The request is on the call's case (a caller who had asked already has theirs updated, not a new one).
+        requested = CallbackRequest.objects.filter(case__calls__provider_call_id=call["sid"]).select_related("case")
+        requested = requested.order_by("-pk").first()
         if requested is not None:
             messages.success(
                 request,
