@@ -455,3 +455,15 @@ def test_the_composer_of_a_phone_case_replies_by_sms(
     assert "Reply to Liisa Laine by SMS" in page
     client.post(f"/console/cases/{case.reference}/reply/", {"body": "Soitamme pian."})
     assert Message.objects.get(case=case, direction="out").channel == sms
+
+
+def test_a_phone_case_without_a_written_way_says_so_instead_of_a_reply_box(
+    client: Client, pbx_phone: Channel, liisa: Customer, agent: User
+) -> None:
+    pbx_post(client, pbx_phone, pbx_event("missed", T0, agent=""))
+    case = Call.objects.get().case
+    client.force_login(agent)
+    page = client.get(f"/console/cases/{case.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "A phone case is answered by calling." in page and 'id="reply-body"' not in page
+    refused = client.post(f"/console/cases/{case.reference}/reply/", {"body": "Hei"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code in (200, 302, 400) and not Message.objects.filter(case=case).exists()

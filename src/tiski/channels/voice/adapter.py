@@ -112,8 +112,8 @@ class VoiceAdapter(WebhookAdapter):
     def reply_check(self, *, case: Case) -> None:
         raise CaseReplyError(
             _(
-                "Replies on Phone cannot be sent from Tiski: a phone case is answered by calling. Reply on a "
-                "channel the customer wrote on, or add an internal note."
+                "Replies on Phone cannot be sent from Tiski: a phone case is answered by calling. Add the "
+                "customer's email address or mobile number to continue in writing, or add an internal note."
             )
         )
 
