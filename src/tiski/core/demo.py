@@ -1068,6 +1068,25 @@ def _follows_create(*, base: DemoBase, anssi: Customer) -> None:
         Follow.objects.create(user=maija, case=case)
 
 
+def _callbacks_create(*, customers: list[Customer], now: datetime) -> None:
+    """Two callback requests waiting: one a caller left in the queue just now, one for tomorrow morning."""
+    from tiski.channels.voice.callbacks import callback_request
+
+    callers = [c for c in customers[1:] if c.identities.filter(kind=Identity.Kind.PHONE).exists()][:2]
+    topics = ["Tilauksen toimitusaika", "Laskun eräpäivän siirto"]
+    tomorrow = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    for n, customer in enumerate(callers):
+        number = customer.identities.filter(kind=Identity.Kind.PHONE).values_list("value", flat=True).first()
+        callback_request(
+            customer=customer,
+            number=str(number),
+            source="keypress" if n == 0 else "widget",
+            topic=topics[n],
+            window_start=tomorrow if n else None,
+            window_end=tomorrow + timedelta(hours=2) if n else None,
+        )
+
+
 def demo_load(*, seed: int = SEED) -> DemoResult:
     """Load the demo company once: a second call finds it loaded and returns created=False.
 
@@ -1088,6 +1107,7 @@ def demo_load(*, seed: int = SEED) -> DemoResult:
         history.write()
         with historical_timestamps(CaseEvent):
             demo_work_create(now=now)
+        _callbacks_create(customers=customers, now=now)
         demo_records_create(customers=customers, rng=rng, now=now)
         _follows_create(base=base, anssi=customers[0])
         match_keys_rebuild()
