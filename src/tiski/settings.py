@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tiski.channels.voice",
     "tiski.notifications",
     "tiski.routing",
+    "tiski.sla",
     "tiski.console",
     "tiski.api",
     "tiski.simulators",

@@ -43,6 +43,7 @@ ADMIN_APPS: Final = (
     "voice",
     "notifications",
     "routing",
+    "sla",
     "auth",
 )
 

@@ -184,8 +184,8 @@ def _phone(request: HttpRequest, providers: demo.Providers) -> HttpResponse:
     request.session[CALL_KEY] = call
     if call and call["ended"]:
         # The request is on the call's case (a caller who had asked already has theirs updated, not a new one).
-        requested = CallbackRequest.objects.filter(case__calls__provider_call_id=call["sid"]).select_related("case")
-        requested = requested.order_by("-pk").first()
+        on_its_case = CallbackRequest.objects.filter(case__calls__provider_call_id=call["sid"])
+        requested = on_its_case.select_related("case").order_by("-pk").first()
         if requested is not None:
             messages.success(
                 request,

@@ -1,0 +1,124 @@
+"""Business calendars: when the company is open, so that service-level targets can count business time."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+MIDNIGHT = time(0, 0)
+
+
+def time_zone_validate(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a time zone, e.g. Europe/Helsinki."), params={"value": value})
+
+
+def country_validate(value: str) -> None:
+    import holidays
+
+    if value and value not in holidays.list_supported_countries():
+        raise ValidationError(
+            _("“%(value)s” is not a country whose public holidays are known (ISO 3166 code, e.g. FI)."),
+            params={"value": value},
+        )
+
+
+def hours_validate(opens: time | None, closes: time | None) -> None:
+    """Closing must come after opening; 00:00 as the closing time means midnight at the end of the day."""
+    if opens is None or closes is None:
+        if opens is not None or closes is not None:
+            raise ValidationError(_("Give both the opening and the closing time, or neither."))
+        return
+    if closes != MIDNIGHT and closes <= opens:
+        raise ValidationError(_("The closing time must come after the opening time (00:00 means midnight)."))
+
+
+class BusinessCalendar(models.Model):
+    """Opening hours per weekday in a time zone, the public holidays of a country, and special days."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=settings.TIME_ZONE, validators=[time_zone_validate]
+    )
+    country = models.CharField(
+        _("public holidays of"),
+        max_length=3,
+        blank=True,
+        default="FI",
+        validators=[country_validate],
+        help_text=_("Country code (ISO 3166), e.g. FI; closed on its public holidays. Empty: no public holidays."),
+    )
+    subdivision = models.CharField(
+        _("region"), max_length=10, blank=True, help_text=_("For regional holidays, e.g. a state or province code")
+    )
+    is_default = models.BooleanField(_("default"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="sla_one_default_calendar"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpeningHours(models.Model):
+    """One span a calendar is open on a weekday (a day may have several, e.g. 8–12 and 13–16)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"), help_text=_("00:00 means midnight at the end of the day"))
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        hours_validate(self.opens, self.closes)
+
+
+class SpecialDay(models.Model):
+    """A date whose hours differ: closed all day (no hours given) or open only the hours given (e.g. 9–12 on
+    Christmas Eve). It overrides the weekday's hours and a public holiday."""
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="special_days")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("reason"), max_length=100, blank=True)
+    opens = models.TimeField(_("opens"), null=True, blank=True)
+    closes = models.TimeField(_("closes"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "opens"]
+        verbose_name = _("special day")
+        verbose_name_plural = _("special days")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+    def clean(self) -> None:
+        hours_validate(self.opens, self.closes)
