@@ -104,3 +104,13 @@ def _fresh_address_cache():  # type: ignore[no-untyped-def]
     our_addresses_forget()
     yield
     our_addresses_forget()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sla_policies():  # type: ignore[no-untyped-def]
+    """Service-level policies are cached per process for a few seconds: each test reads its own."""
+    from tiski.sla.services import policies_forget
+
+    policies_forget()
+    yield
+    policies_forget()

@@ -47,7 +47,17 @@ class ReplyQueued:
     case_id: int
 
 
-Event = MessageReceived | ReplyQueued | CaseEventRecorded
+@dataclass(frozen=True)
+class SlaTimer:
+    """A service-level target on a case reached its warning share (kind "sla_warning") or fell due ("sla_breached")."""
+
+    case_id: int
+    clock_id: int
+    metric: str
+    kind: str
+
+
+Event = MessageReceived | ReplyQueued | CaseEventRecorded | SlaTimer
 Subscriber = Task[..., Any] | Callable[[Any], None]
 Predicate = Callable[[Any], bool]
 

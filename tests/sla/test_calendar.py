@@ -141,6 +141,7 @@ def test_hours_must_close_after_they_open() -> None:
     OpeningHours(calendar=stored, weekday=0, opens=time(20), closes=time(0)).full_clean()  # to midnight
     with pytest.raises(ValidationError, match="both"):
         SpecialDay(calendar=stored, date=date(2026, 12, 24), opens=time(9)).full_clean()
-    BusinessCalendar.objects.create(name="y", is_default=True)
+    if not BusinessCalendar.objects.filter(is_default=True).exists():
+        BusinessCalendar.objects.create(name="y", is_default=True)
     with pytest.raises(IntegrityError), transaction.atomic():  # one default calendar
         BusinessCalendar.objects.create(name="z", is_default=True)

@@ -105,6 +105,9 @@ class Case(models.Model):
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    sla_due_at = models.DateTimeField(
+        _("next service level due"), null=True, blank=True, help_text=_("The earliest due time of its running targets")
+    )
 
     class Meta:
         verbose_name = _("case")
@@ -121,6 +124,7 @@ class Case(models.Model):
             models.Index(fields=["channel", "-updated_at"], name="case_channel_updated"),
             models.Index(fields=["priority", "-updated_at"], name="case_priority_updated"),
             models.Index(fields=["customer", "-created_at"], name="case_customer_created"),
+            models.Index(fields=["sla_due_at", "id"], name="case_sla_due"),
         ]
 
     def __str__(self) -> str:
@@ -266,6 +270,8 @@ class CaseEvent(models.Model):
         CALLBACK_REQUESTED = "callback_requested", _("Callback requested")
         CALLBACK_ATTEMPTED = "callback_attempted", _("Callback attempt")
         CALLBACK_CLOSED = "callback_closed", _("Callback request closed")
+        SLA_WARNING = "sla_warning", _("Service level at risk")
+        SLA_BREACHED = "sla_breached", _("Service level missed")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -8,3 +8,11 @@ class SlaConfig(AppConfig):
     name = "tiski.sla"
     label = "sla"
     verbose_name = _("Service levels")
+
+    def ready(self) -> None:
+        from tiski.routing.router import clock_register
+        from tiski.sla import subscribers
+        from tiski.sla.services import sla_timers_run
+
+        subscribers.connect()
+        clock_register(sla_timers_run)

@@ -122,3 +122,93 @@ class SpecialDay(models.Model):
 
     def clean(self) -> None:
         hours_validate(self.opens, self.closes)
+
+
+class SlaPolicy(models.Model):
+    """Targets for the cases its conditions match (empty conditions match any); the first active match wins."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    channel_kinds = models.JSONField(_("channels"), default=list, blank=True, help_text=_('e.g. ["chat", "phone"]'))
+    priorities = models.JSONField(_("priorities"), default=list, blank=True, help_text=_("1 low … 4 urgent"))
+    tiers = models.JSONField(_("customer tiers"), default=list, blank=True)
+    case_types = models.JSONField(_("case types"), default=list, blank=True)
+    queues = models.ManyToManyField("routing.Queue", blank=True, verbose_name=_("queues"))
+    first_response_minutes = models.PositiveIntegerField(_("first response (min)"), null=True, blank=True)
+    next_response_minutes = models.PositiveIntegerField(_("next response (min)"), null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(_("resolution (min)"), null=True, blank=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("business calendar"),
+        help_text=_("Targets count business time in this calendar; empty: round the clock"),
+    )
+    warn_percent = models.PositiveSmallIntegerField(
+        _("warn at (%)"), default=75, help_text=_("A warning when this share of a target has passed")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("service level policy")
+        verbose_name_plural = _("service level policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaClock(models.Model):
+    """One target running on one case: it runs, pauses while the case waits on the customer, and ends met or
+    breached. ELAPSED_S is the business time counted before the running span that began at RUNNING_SINCE."""
+
+    class Metric(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response")
+        NEXT_RESPONSE = "next_response", _("Next response")
+        RESOLUTION = "resolution", _("Resolution")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        MET = "met", _("Met")
+        MISSED = "missed", _("Missed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    LIVE = (Status.RUNNING, Status.PAUSED)
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="sla_clocks")
+    policy = models.ForeignKey(SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="+")
+    metric = models.CharField(_("target"), max_length=16, choices=Metric.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    target_s = models.PositiveIntegerField(_("target (s)"))
+    elapsed_s = models.FloatField(_("counted (s)"), default=0)
+    started_at = models.DateTimeField(_("started"))
+    running_since = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        verbose_name = _("service level clock")
+        verbose_name_plural = _("service level clocks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "metric"],
+                condition=models.Q(status__in=["running", "paused"]),
+                name="sla_one_live_clock_per_metric",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["warn_at"], condition=models.Q(status="running", warned_at=None), name="sla_to_warn"),
+            models.Index(
+                fields=["due_at"], condition=models.Q(status="running", breached_at=None), name="sla_to_breach"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.metric} {self.status}"
