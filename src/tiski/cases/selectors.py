@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from tiski.accounts.roles import WORK_CASES
 from tiski.cases.exceptions import CaseNotFoundError, CasePermissionError
@@ -31,6 +32,10 @@ class CaseFilters:
     customer: int | None = None
     q: str = ""
     updated_since: datetime | None = None
+    sla: str = ""  # "due": with a running target, soonest due first; "soon": due within an hour; "late": missed
+
+
+SLA_FILTERS = ("due", "soon", "late")
 
 
 def _require_agent(user: User) -> None:
@@ -70,6 +75,15 @@ def case_list(*, user: User, filters: CaseFilters | None = None) -> QuerySet[Cas
         cases = cases.filter(updated_at__gte=filters.updated_since)
     if filters.q.strip():
         cases = cases.filter(_search_q(filters.q.strip()))
+    if filters.sla in SLA_FILTERS:
+        now = timezone.now()
+        if filters.sla == "late":
+            cases = cases.filter(sla_due_at__lte=now)
+        elif filters.sla == "soon":
+            cases = cases.filter(sla_due_at__gt=now, sla_due_at__lte=now + timedelta(hours=1))
+        else:
+            cases = cases.filter(sla_due_at__isnull=False)
+        return cases.order_by("sla_due_at", "id")  # the index (sla_due_at, id)
     return cases.order_by("-updated_at", "-id")
 
 

@@ -13,7 +13,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from tiski.cases.models import Case, Message
-from tiski.cases.selectors import CaseFilters
+from tiski.cases.selectors import SLA_FILTERS, CaseFilters
 from tiski.cases.services import FileIn
 from tiski.channels.models import ChannelKind
 from tiski.console.selectors import ConsoleNotFoundError, agent_get, team_get
@@ -45,6 +45,7 @@ def inbox_filters(query: QueryDict) -> CaseFilters:
         team=_ints(query.getlist("team")),
         owner=owner,
         q=query.get("q", "").strip()[:200],
+        sla=sla if (sla := query.get("sla", "")) in SLA_FILTERS else "",
     )
 
 

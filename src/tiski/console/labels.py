@@ -61,6 +61,8 @@ MODEL_LABELS = (
     gettext_noop("Callback requested"),
     gettext_noop("Callback attempt"),
     gettext_noop("Callback request closed"),
+    gettext_noop("Service level at risk"),
+    gettext_noop("Service level missed"),
     # CannedReply (its admin)
     gettext_noop("canned reply"),
     gettext_noop("canned replies"),

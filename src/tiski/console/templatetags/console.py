@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -197,6 +198,8 @@ def event_text(event: CaseEvent) -> str:
         return _telephony_call_text(kind, data)
     if kind in CALLBACK_KINDS:
         return _callback_text(kind, data, actor)
+    if kind in (CaseEvent.Kind.SLA_WARNING, CaseEvent.Kind.SLA_BREACHED):
+        return _sla_text(kind, data)
     if kind == CaseEvent.Kind.CALL_ENDED:
         return _("Call to %(number)s ended · %(duration)s · %(actor)s") % {
             "number": data.get("number") or "–",
@@ -247,6 +250,18 @@ def _callback_text(kind: str, data: dict[str, Any], actor: str) -> str:
     if data.get("told_by") in told:
         parts.append(str(told[str(data["told_by"])]))
     return " · ".join(parts)
+
+
+def _sla_text(kind: str, data: dict[str, Any]) -> str:
+    """A service-level target at risk or missed: which, and when it is or was due."""
+    from tiski.sla.models import SlaClock
+
+    target = _label(SlaClock.Metric, data.get("metric"))
+    due = parse_datetime(str(data.get("due") or ""))
+    when = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT") if due else "–"
+    if kind == CaseEvent.Kind.SLA_WARNING:
+        return _("%(target)s at risk: due %(due)s") % {"target": target, "due": when}
+    return _("%(target)s target missed: it was due %(due)s") % {"target": target, "due": when}
 
 
 def _telephony_call_text(kind: str, data: dict[str, Any]) -> str:

@@ -235,6 +235,16 @@
     });
   }
 
+  function tickDue() {
+    document.querySelectorAll("time[data-due]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var left = (at - Date.now()) / 1000;
+      var text = left > 0 ? el.getAttribute("data-in") : el.getAttribute("data-late");
+      el.textContent = (text || "%s").replace("%s", relative(Math.abs(left), true));
+    });
+  }
+
   function tickCountdowns() {
     document.querySelectorAll("time[data-countdown]").forEach(function (el) {
       if (!el._deadline) el._deadline = Date.now() + 1000 * parseInt(el.getAttribute("data-left") || "0", 10);
@@ -299,5 +309,6 @@
     tickCountdowns();
     setInterval(tickCountdowns, 1000);
     setInterval(tickAgo, 30000);
+    setInterval(tickDue, 30000);
   });
 })();
