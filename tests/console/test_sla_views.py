@@ -72,7 +72,9 @@ def test_the_inbox_sorts_by_due_and_filters_soon_and_missed(
     page = agent_client.get(reverse("console:inbox"), {"sla": "due"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     order = [page.index(f">{s}<") for s in ("Late", "Soon", "Later")]
     assert order == sorted(order) and ">Nothing due<" not in page
-    assert "sla-badge--late" in page and "sla-badge--soon" in page and "15 min late" in page
+    assert "sla-due--late" in page and "sla-due--soon" in page and "15 min late" in page and "in 19 min" in page
+    default = agent_client.get(reverse("console:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "sla-badge--late" in default and "sla-badge--soon" in default and "Service level missed" in default
     assert subjects("soon") == ["Soon"]
     assert subjects("late") == ["Late"]
     assert set(subjects("")) == {"Late", "Soon", "Later", "Nothing due"}

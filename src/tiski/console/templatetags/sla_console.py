@@ -73,17 +73,29 @@ def _span(seconds: float) -> str:
 
 
 @register.simple_tag
-def sla_badge(due: datetime | None) -> SafeString:
-    """The inbox's mark on a case whose earliest target falls due within an hour or has passed (else nothing)."""
+def sla_state(due: datetime | None) -> str:
+    """Return "late", "soon" (within an hour) or "later" for a case's earliest due time ("" without one)."""
     if due is None:
-        return format_html("")
+        return ""
     now = timezone.now()
-    if due - now > SOON:
+    return "late" if due <= now else ("soon" if due - now <= SOON else "later")
+
+
+@register.simple_tag
+def sla_badge(due: datetime | None) -> SafeString:
+    """The inbox's mark on a case whose earliest target falls due within an hour or has passed (else nothing):
+    an icon, its meaning and time in the title and for screen readers."""
+    state = sla_state(due)
+    if state not in ("late", "soon") or due is None:
         return format_html("")
-    late = due <= now
+    text = _("Service level missed") if state == "late" else _("Service level due soon")
+    when = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT")
     return format_html(
-        '<span class="sla-badge sla-badge--{}" title="{}">⏱ {}</span>',
-        "late" if late else "soon",
-        _("Service level missed") if late else _("Service level due soon"),
-        due_time(due),
+        '<span class="sla-badge sla-badge--{}" title="{}: {}"><span aria-hidden="true">⏱</span>'
+        '<span class="visually-hidden">{}: {}</span></span>',
+        state,
+        text,
+        when,
+        text,
+        when,
     )
