@@ -41,6 +41,7 @@ _PATHS = {
     "instagram": '<rect x="2" y="2" width="12" height="12" rx="3.5"/><circle cx="8" cy="8" r="2.7"/>',
     "callback": '<path d="M3 2h2.5l1.2 3-1.6 1a8 8 0 0 0 3.9 3.9l1-1.6 3 1.2V12a1.5 1.5 0 0 1-1.5 1.5A10.5 10.5 0 0'
     ' 1 1.5 3.5 1.5 1.5 0 0 1 3 2z"/><path d="M13.5 6.5V2.5h-4M13.5 2.5 9.5 6.5"/>',
+    "clock": '<circle cx="8" cy="8" r="6.2"/><path d="M8 4.5V8l2.5 1.5"/>',
     "note": '<path d="M3 2h7l3 3v9H3z"/><path d="M10 2v3h3"/>',
     "image": '<rect x="2" y="2.5" width="12" height="11" rx="1.5"/><circle cx="6" cy="6.5" r="1.2"/>'
     '<path d="m2.5 12 3.5-3.5 2.5 2.5 2-2 3 3"/>',

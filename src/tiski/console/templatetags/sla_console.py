@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from tiski.cases.models import Case
+from tiski.console.templatetags.console import icon
 from tiski.sla.models import SlaClock
 
 register = template.Library()
@@ -91,11 +92,11 @@ def sla_badge(due: datetime | None) -> SafeString:
     text = _("Service level missed") if state == "late" else _("Service level due soon")
     when = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT")
     return format_html(
-        '<span class="sla-badge sla-badge--{}" title="{}: {}"><span aria-hidden="true">⏱</span>'
-        '<span class="visually-hidden">{}: {}</span></span>',
+        '<span class="sla-badge sla-badge--{}" title="{}: {}">{}<span class="visually-hidden">{}: {}</span></span>',
         state,
         text,
         when,
+        icon("clock"),
         text,
         when,
     )
