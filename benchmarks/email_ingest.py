@@ -10,6 +10,10 @@ floor of durably storing a mail at all). The ratio pipeline/baseline is comparab
 absolute numbers are not (this machine is shared and noisy: report medians).
 
     python benchmarks/email_ingest.py [--quick] [--db sqlite|postgres] [--runs N] [--count N] [--workers N]
+                                      [--sla on|off|compare]
+
+--sla compare measures, in every run, the pipeline without service levels too (the default policies
+deactivated) and reports the share of ingestion time the clocks add.
 
 --workers N ingests with N processes at once, as concurrent SMTP sessions or pollers do; each conversation
 stays on one worker, in order. With more than one worker the corpus is generated with In-Reply-To on every
@@ -147,13 +151,18 @@ def _ingest_in_child(args: tuple[int, list[bytes]]) -> list[float]:
         connections.close_all()
 
 
-def run_pipeline(mails: list[bytes], manifest: list[dict], workers: int) -> tuple[float, list[float]]:
+def run_pipeline(
+    mails: list[bytes], manifest: list[dict], workers: int, *, sla: bool = True
+) -> tuple[float, list[float]]:
     from django.db import connections
     from django_tasks_db.models import DBTaskResult
 
     from tiski.cases.models import Case, Message
+    from tiski.sla.models import SlaClock, SlaPolicy
 
-    mailbox = reset()
+    mailbox = reset()  # the default service-level policies come back with the flush
+    if not sla:
+        SlaPolicy.objects.update(active=False)
     if workers == 1:
         started = time.perf_counter()
         latencies = _ingest(mailbox.pk, mails)
@@ -180,6 +189,11 @@ def run_pipeline(mails: list[bytes], manifest: list[dict], workers: int) -> tupl
     case_of = dict(Message.objects.values_list("external_id", "case_id"))
     misthreaded = sum(case_of[entry["message_id"]] != case_of[entry["thread"]] for entry in manifest)
     checks["replies on their conversation's case"] = (len(manifest) - misthreaded, len(manifest))
+    # Service levels: every new case starts its first-response and resolution clocks (none with them off).
+    checks["service-level clocks started"] = (
+        SlaClock.objects.filter(metric__in=["first_response", "resolution"]).count(),
+        2 * new if sla else 0,
+    )
     for what, (got, want) in checks.items():
         if got != want:
             sys.exit(f"wrong result: {what} {got}, expected {want}")
@@ -193,6 +207,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, help="mails in the corpus (default 2000; 300 with --quick)")
     parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; 2 with --quick)")
     parser.add_argument("--workers", type=int, default=4, help="processes receiving at once (default 4)")
+    parser.add_argument(
+        "--sla",
+        choices=["on", "off", "compare"],
+        default="on",
+        help="service-level clocks (the default policies) on, off, or both in turn in every run (default on)",
+    )
     args = parser.parse_args()
     count = args.count or (300 if args.quick else 2000)
     runs = args.runs or (2 if args.quick else 3)
@@ -203,10 +223,13 @@ def main() -> None:
         try:
             from tiski.channels.email.parsing import email_parse
 
-            rates, baselines, p50s, p99s = [], [], [], []
+            rates, baselines, p50s, p99s, without_sla = [], [], [], [], []
             for run in range(1, runs + 1):
                 baselines.append(run_baseline(mails))
-                rate, latencies = run_pipeline(mails, manifest, args.workers)
+                if args.sla == "compare":
+                    without_sla.append(run_pipeline(mails, manifest, args.workers, sla=False)[0])
+                    print(f"run {run}/{runs}: without service levels {without_sla[-1]:7.1f} mails/s", flush=True)
+                rate, latencies = run_pipeline(mails, manifest, args.workers, sla=args.sla != "off")
                 rates.append(rate)
                 p50s.append(percentile(latencies, 50))
                 p99s.append(percentile(latencies, 99))
@@ -235,7 +258,12 @@ def main() -> None:
         "baseline_insert_per_s": round(statistics.median(baselines), 1),
         "ratio_to_baseline": round(statistics.median(rates) / statistics.median(baselines), 3),
         "parse_only_per_s": round(parse_rate, 1),
+        "sla": args.sla,
     }
+    if without_sla:
+        figures["mails_per_s_without_sla"] = round(statistics.median(without_sla), 1)
+        pairs = [off / on for on, off in zip(rates, without_sla, strict=True)]
+        figures["sla_time_added"] = round(statistics.median(pairs) - 1, 3)  # share of ingestion time added
     print(
         f"{args.db}: {figures['mails_per_s']} mails/s (median of {runs}), p50 {figures['p50_ms']} ms, "
         f"p99 {figures['p99_ms']} ms; baseline insert {figures['baseline_insert_per_s']} /s; "

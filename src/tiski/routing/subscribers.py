@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 from django.db.models.signals import post_migrate
 
 from tiski import events
 from tiski.cases.models import Case, CaseEvent, Message
+from tiski.core.prepared import prepared_row
 from tiski.routing import services
 from tiski.routing.defaults import queue_default_ensure
 from tiski.routing.models import WorkItem
@@ -74,7 +72,7 @@ def work_for_message(event: events.MessageReceived) -> None:
     """
     if _paused.get() or (not event.case_created and _has_active_work(event.case_id)):  # a new case has none
         return
-    row = _prepared_row("contact", _contact_query, event.message_id)
+    row = prepared_row("contact", _contact_query, event.message_id)
     if row is None:
         return
     channel_id, subject, text, automatic, case_type, category_id, priority, owner_id, language, tier = row
@@ -160,24 +158,7 @@ def detect_languages_check(**_kwargs: Any) -> list[checks.CheckMessage]:
     ]
 
 
-# ── the two reads of every contact, compiled once per connection ──────────────────────────────────────────────
-#
-# Building and compiling an ORM query costs more than running it (about a millisecond on a busy machine, for
-# indexed lookups the database answers in tens of microseconds), and these run for every inbound message: they
-# are compiled once per database connection with a placeholder id, then executed with the real one (as
-# tiski.customers.lookup does for the identity lookup).
-
-_PLACEHOLDER = -7_777_777_777
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    sql: str
-    params: tuple[Any, ...]
-    slot: int  # where the id goes in params
-
-
-_prepared: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[str, _Prepared]] = weakref.WeakKeyDictionary()
+# ── the two reads of every contact, compiled once per connection (tiski.core.prepared) ────────────────────────
 
 
 def _active_work_query(pk: int) -> QuerySet[Any]:
@@ -199,24 +180,5 @@ def _contact_query(pk: int) -> QuerySet[Any]:
     )
 
 
-def _prepared_row(name: str, build: Callable[[int], QuerySet[Any]], pk: int) -> tuple[Any, ...] | None:
-    """Run the query BUILD makes for PK (compiled once per connection) and return its first row."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    plans = _prepared.setdefault(connection, {})
-    plan = plans.get(name)
-    if plan is None:
-        sql, params = build(_PLACEHOLDER).query.get_compiler(connection=connection).as_sql()
-        slots = [index for index, param in enumerate(params) if param == _PLACEHOLDER]
-        if len(slots) != 1:
-            raise AssertionError(f"unexpected query for {name}: {sql} {params}")
-        plan = plans[name] = _Prepared(sql=sql, params=tuple(params), slot=slots[0])
-    params = list(plan.params)
-    params[plan.slot] = pk
-    with connection.cursor() as cursor:
-        cursor.execute(plan.sql, params)
-        row = cursor.fetchone()
-    return tuple(row) if row is not None else None
-
-
 def _has_active_work(case_id: int) -> bool:
-    return _prepared_row("active work", _active_work_query, case_id) is not None
+    return prepared_row("active work", _active_work_query, case_id) is not None

@@ -18,15 +18,17 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from tiski import events
 from tiski.cases.models import Case, CaseEvent, Message
 from tiski.cases.services import case_event_record
+from tiski.core.prepared import prepared_row, prepared_rows
 from tiski.sla.calendar import Calendar, CalendarNeverOpenError
 from tiski.sla.models import SlaClock, SlaPolicy
 
@@ -173,22 +175,20 @@ def clocks_on_contact(*, message_id: int, case_id: int, case_created: bool) -> N
     """
     if not _policies():
         return
-    row = (
-        Message.objects.filter(pk=message_id)
-        .values_list(
-            "auto_submitted",
-            "created_at",
-            "channel__kind",
-            "case__priority",
-            "case__type",
-            "case__customer__tier",
-            "case__first_response_at",
-        )
-        .first()
-    )
+    row = prepared_row("sla contact", _contact_query, message_id)
     if row is None or row[0]:
         return  # automatic mail (out of office, bulk) asks nobody to answer
     _automatic, at, channel_kind, priority, case_type, tier, first_response_at = row
+    if isinstance(at, str):  # a raw read on SQLite: the stored text (UTC)
+        at = datetime.fromisoformat(at)
+    if timezone.is_naive(at):
+        at = at.replace(tzinfo=UTC)  # stored in UTC (SQLite hands raw reads back without the zone)
+    wanted = [Metric.RESOLUTION, Metric.FIRST_RESPONSE if first_response_at is None else Metric.NEXT_RESPONSE]
+    if not case_created:
+        # The common follow-up changes nothing (its targets run already): one compiled read tells.
+        states = dict(prepared_rows("sla live clocks", _live_query, case_id))
+        if all(states.get(metric) == Status.RUNNING for metric in wanted) and Status.PAUSED not in states.values():
+            return
     live = {} if case_created else {c.metric: c for c in _live(case_id)}
     new: list[SlaClock] = []
     changed: list[SlaClock] = []
@@ -197,7 +197,6 @@ def clocks_on_contact(*, message_id: int, case_id: int, case_created: bool) -> N
             _run_from(clock, at)
             changed.append(clock)
     policy = None
-    wanted = [Metric.RESOLUTION, Metric.FIRST_RESPONSE if first_response_at is None else Metric.NEXT_RESPONSE]
     if any(metric not in live for metric in wanted):
         queue_id = _queue_of(case_id) if any(queues for _policy, queues in _policies()) else None
         policy = policy_for(
@@ -216,8 +215,27 @@ def clocks_on_contact(*, message_id: int, case_id: int, case_created: bool) -> N
         SlaClock.objects.bulk_update(changed, FIELDS)
     if new:
         SlaClock.objects.bulk_create(new)
-    if changed or new:
+    if case_created and new:  # nothing else runs on a case just opened: its earliest due is known here
+        due = min((clock.due_at for clock in new if clock.due_at is not None), default=None)
+        Case.objects.filter(pk=case_id).update(sla_due_at=due)
+    elif changed or new:
         _case_due_refresh(case_id)
+
+
+def _live_query(pk: int) -> QuerySet[Any]:
+    return SlaClock.objects.filter(case_id=pk, status__in=SlaClock.LIVE).order_by().values_list("metric", "status")
+
+
+def _contact_query(pk: int) -> QuerySet[Any]:
+    return Message.objects.filter(pk=pk).values_list(
+        "auto_submitted",
+        "created_at",
+        "channel__kind",
+        "case__priority",
+        "case__type",
+        "case__customer__tier",
+        "case__first_response_at",
+    )
 
 
 def clocks_on_reply(*, case_id: int, at: datetime | None = None) -> None:
