@@ -467,3 +467,16 @@ def test_a_phone_case_without_a_written_way_says_so_instead_of_a_reply_box(
     assert "A phone case is answered by calling." in page and 'id="reply-body"' not in page
     refused = client.post(f"/console/cases/{case.reference}/reply/", {"body": "Hei"}, HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code in (200, 302, 400) and not Message.objects.filter(case=case).exists()
+
+
+def test_a_callback_asked_for_outside_opening_hours_is_due_when_they_open(liisa: Customer, pbx_phone: Channel) -> None:
+    from datetime import UTC, datetime, time
+
+    from tiski.sla.models import BusinessCalendar, OpeningHours
+
+    office = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Helsinki", country="FI", is_default=True)
+    for day in range(5):
+        OpeningHours.objects.create(calendar=office, weekday=day, opens=time(8), closes=time(16))
+    saturday = datetime(2027, 1, 9, 10, 0, tzinfo=UTC)  # Saturday noon in Helsinki
+    request, _new = callback_request(customer=liisa, number=CALLER, source="api", window_start=saturday)
+    assert request.due_at == datetime(2027, 1, 11, 6, 15, tzinfo=UTC)  # Monday 8:15 in Helsinki

@@ -4,7 +4,8 @@ A request comes from the phone line (the queue's wait was too long and the calle
 telephony system turned the wait into a callback), from the chat widget when nobody is free, from a missed
 call or a voicemail, or from the API. It lives on a case (a new phone case unless one is given) and waits,
 *scheduled*, until its time window opens; then it is *queued* as routed work of kind "callback" — offered to a
-free agent with the case and the customer's 360° view, due within TISKI_RESPONSE_TARGETS["callback"] minutes.
+free agent with the case and the customer's 360° view, due within TISKI_RESPONSE_TARGETS["callback"] minutes
+of opening hours (the default business calendar's; round the clock without one).
 
 Each try is an attempt with an outcome (reached, no answer, busy, voicemail, wrong number), recorded by the
 agent or, for a call placed from the case, from the call's own events. Not reached: the work ends and the
@@ -36,7 +37,9 @@ from tiski.customers.exceptions import IdentityInvalidError
 from tiski.customers.models import Customer
 from tiski.customers.normalize import normalize_phone
 from tiski.routing.rules import Contact, classify_contact
-from tiski.routing.services import response_due, work_acted, work_channel_change, work_enqueue
+from tiski.routing.services import work_acted, work_channel_change, work_enqueue
+from tiski.sla.calendar import Calendar, CalendarNeverOpenError
+from tiski.sla.models import BusinessCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ def callback_request(
                 subject = _(SUBJECT) % {"number": number}
             case = case_create(customer=customer, subject=subject, actor=None, channel=channel or _phone_channel())
         start = max(now, window_start) if window_start else now
+        due_at = _due(start)
         request = CallbackRequest.objects.create(
             customer=customer,
             case=case,
@@ -116,7 +120,7 @@ def callback_request(
             window_end=window_end,
             queue=queue[:100],
             next_attempt_at=start,
-            due_at=start + timedelta(minutes=_target_minutes()),
+            due_at=due_at,
         )
         case_event_record(
             case=case,
@@ -158,6 +162,18 @@ def max_attempts() -> int:
     return len(settings.TISKI_CALLBACK_RETRY_MINUTES) + 1
 
 
+def _due(start: datetime) -> datetime:
+    """Return when a callback whose time comes at START is to be made: the callback target counted in the
+    default business calendar's opening hours (a request made at night is due the next morning), or round the
+    clock without one."""
+    calendar = BusinessCalendar.objects.filter(is_default=True).first()
+    seconds = _target_minutes() * 60
+    try:
+        return (Calendar.of(calendar) if calendar else Calendar.always()).add(start, seconds=seconds)
+    except CalendarNeverOpenError:
+        return start + timedelta(seconds=seconds)
+
+
 def _target_minutes() -> int:
     return int(settings.TISKI_RESPONSE_TARGETS.get(KIND) or 15)
 
@@ -193,7 +209,7 @@ def _enqueue(request: CallbackRequest, *, now: datetime) -> None:
         language=found.language,
         skills=found.skills,
         priority=max(case.priority, found.priority or 0),
-        due_at=request.due_at if not retry else response_due(queue=found.queue, channel_kind=KIND, now=now),
+        due_at=request.due_at if not retry else _due(now),
         reason="callback_retry" if retry else "callback",
     )
     if item.channel_kind != KIND:  # the case had work already (an email being answered): it is a callback now
