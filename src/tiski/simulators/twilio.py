@@ -520,10 +520,11 @@ class TwilioSimulator(LoopbackSimulator):
                 **extra,
             }
             try:
-                self.post_signed(callback, params, account_sid=call["account_sid"])
+                answer, _body = self.post_signed(callback, params, account_sid=call["account_sid"])
             except OSError as error:
                 logger.warning("call status callback to %s failed: %s", callback, error)
                 return
+            self.callbacks.append(Callback(url=callback, params=params, status=answer))
 
     def _media_get(self, media_id: str, auth: str) -> tuple[int, str, bytes]:
         media = self._media.get(media_id)
