@@ -208,6 +208,7 @@ def test_screenshots_of_the_phone_line_simulator(
                 expect(page.locator("button[name=phone][value=press]")).to_be_visible()
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 0, f"simulator {suffix}: {overflow}px too wide"
+                page.locator(".sim__phone").scroll_into_view_if_needed()  # below the fold at 768 px
                 page.screenshot(path=ARTIFACTS / f"simulator-phone-{suffix}.png")
                 page.locator("button[name=phone][value=press]").click()
                 expect(page.locator(".toast").first).to_contain_text("TSK-")

@@ -26,6 +26,7 @@ from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from tiski.core.conditions import allows
 from tiski.routing.defaults import queue_fallback
 from tiski.routing.language import detect_language
 from tiski.routing.models import Queue, RoutingRule, RuleSkill, Skill
@@ -124,17 +125,14 @@ def classify_contact(contact: Contact) -> Classification:
     needs: dict[int, tuple[int, bool]] = {}
     matched: list[int] = []
     for rule in rule_set.rules:
-        if rule.channel_kinds and kind not in rule.channel_kinds:
-            continue
-        if rule.channel_ids and contact.channel_id not in rule.channel_ids:
-            continue
-        if rule.case_types and contact.case_type not in rule.case_types:
-            continue
-        if rule.category_ids and contact.category_id not in rule.category_ids:
-            continue
-        if rule.tiers and contact.tier not in rule.tiers:
-            continue
-        if rule.languages and language not in rule.languages:
+        if not (
+            allows(rule.channel_kinds, kind)
+            and allows(rule.channel_ids, contact.channel_id)
+            and allows(rule.case_types, contact.case_type)
+            and allows(rule.category_ids, contact.category_id)
+            and allows(rule.tiers, contact.tier)
+            and allows(rule.languages, language)
+        ):
             continue
         if rule.keywords:
             if prepared is None:

@@ -28,6 +28,7 @@ from django.utils import timezone
 from tiski import events
 from tiski.cases.models import Case, CaseEvent, Message
 from tiski.cases.services import case_event_record
+from tiski.core.conditions import allows
 from tiski.core.prepared import prepared_row, prepared_rows
 from tiski.sla.calendar import Calendar, CalendarNeverOpenError
 from tiski.sla.models import SlaClock, SlaPolicy
@@ -81,17 +82,14 @@ def policies_forget(**_kwargs: object) -> None:
 def policy_for(subject: Subject) -> SlaPolicy | None:
     """Return the first active policy whose conditions all hold for SUBJECT (an empty condition holds)."""
     for policy, queues in _policies():
-        if policy.channel_kinds and subject.channel_kind not in policy.channel_kinds:
-            continue
-        if policy.priorities and subject.priority not in policy.priorities:
-            continue
-        if policy.tiers and subject.tier not in policy.tiers:
-            continue
-        if policy.case_types and subject.case_type not in policy.case_types:
-            continue
-        if queues and subject.queue_id not in queues:
-            continue
-        return policy
+        if (
+            allows(policy.channel_kinds, subject.channel_kind)
+            and allows(policy.priorities, subject.priority)
+            and allows(policy.tiers, subject.tier)
+            and allows(policy.case_types, subject.case_type)
+            and allows(queues, subject.queue_id)
+        ):
+            return policy
     return None
 
 
