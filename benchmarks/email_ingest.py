@@ -10,14 +10,16 @@ floor of durably storing a mail at all). The ratio pipeline/baseline is comparab
 absolute numbers are not (this machine is shared and noisy: report medians).
 
     python benchmarks/email_ingest.py [--quick] [--db sqlite|postgres] [--runs N] [--count N] [--workers N]
-                                      [--sla on|off|compare]
+                                      [--sla on|off|compare] [--rules N]
 
 --sla compare measures, in every run, the pipeline without service levels too (the default policies
 deactivated) and reports the share of ingestion time the clocks add.
 
---workers N ingests with N processes at once, as concurrent SMTP sessions or pollers do; each conversation
-stays on one worker, in order. With more than one worker the corpus is generated with In-Reply-To on every
-reply, so that threading does not depend on which case number a conversation gets.
+--rules N measures, in every run, the pipeline without automation rules, with N rules evaluated on the "case
+created" and "message received" events (conditions on the message text, the customer's tier and the channel,
+in all/any groups; one raises the priority of urgent mails, the rest match nothing), and with the same N rules
+of which one also tags every new case (an action, i.e. a case update, on half the mails); it reports the share
+of ingestion time each adds.
 
 The last line printed is one JSON object with the figures.
 """
@@ -165,18 +167,99 @@ def _warm_up() -> None:
         Calendar.of(calendar).holiday(date.today())
 
 
+KEYWORDS = [
+    "lasku",
+    "invoice",
+    "palautus",
+    "refund",
+    "takuu",
+    "warranty",
+    "toimitus",
+    "delivery",
+    "salasana",
+    "password",
+    "tilaus",
+    "order",
+    "huolto",
+    "service",
+    "vika",
+    "broken",
+    "hinta",
+    "price",
+    "alennus",
+    "discount",
+]
+
+
+def rules_create(count: int, *, acting: bool) -> None:
+    """COUNT automation rules: one raises urgent mails, one (ACTING) or none tags every new case, the rest match
+    nothing."""
+    from tiski.automation.services import rule_save
+
+    if acting:
+        rule_save(
+            data={
+                "name": "Tag new mail",
+                "trigger": "case_created",
+                "channel_kinds": ["email"],
+                "actions": [{"action": "add_tags", "tags": ["mail"]}],
+            },
+            actor=None,
+        )
+    rule_save(
+        data={
+            "name": "Urgent",
+            "trigger": "message_received",
+            "conditions": {
+                "any": [
+                    {"field": "message.text", "op": "contains", "value": "urgent"},
+                    {"field": "message.text", "op": "contains", "value": "kiireellinen"},
+                ]
+            },
+            "actions": [{"action": "set_priority", "priority": "high"}],
+        },
+        actor=None,
+    )
+    for n in range(count - 1 - acting):
+        keyword = f"{KEYWORDS[n % len(KEYWORDS)]}-{n}"  # no mail says this: the rule is evaluated, never run
+        rule_save(
+            data={
+                "name": f"Rule {n}",
+                "trigger": "message_received" if n % 3 else "case_created",
+                "conditions": {
+                    "all": [
+                        {"field": "message.text", "op": "contains", "value": keyword},
+                        {
+                            "any": [
+                                {"field": "customer.tier", "op": "in", "value": ["vip", "gold"]},
+                                {"field": "case.channel", "op": "is", "value": "email"},
+                            ]
+                        },
+                    ]
+                },
+                "actions": [{"action": "add_tags", "tags": [keyword]}, {"action": "set_priority", "priority": "high"}],
+            },
+            actor=None,
+        )
+
+
 def run_pipeline(
-    mails: list[bytes], manifest: list[dict], workers: int, *, sla: bool = True
+    mails: list[bytes], manifest: list[dict], workers: int, *, sla: bool = True, rules: int = 0, acting: bool = False
 ) -> tuple[float, list[float]]:
     from django.db import connections
     from django_tasks_db.models import DBTaskResult
 
+    from tiski.automation.models import RuleRun
+    from tiski.automation.services import rules_forget
     from tiski.cases.models import Case, Message
     from tiski.sla.models import SlaClock, SlaPolicy
 
     mailbox = reset()  # the default service-level policies come back with the flush
     if not sla:
         SlaPolicy.objects.update(active=False)
+    if rules:
+        rules_create(rules, acting=acting)
+    rules_forget()
     if workers == 1:
         started = time.perf_counter()
         latencies = _ingest(mailbox.pk, mails)
@@ -202,7 +285,7 @@ def run_pipeline(
     checks = {
         "messages": (Message.objects.count(), len(mails)),
         "cases": (Case.objects.count(), new),
-        "acknowledgements queued": (DBTaskResult.objects.filter(task_path__endswith="email_acknowledge").count(), new),
+        "acknowledgements queued": (DBTaskResult.objects.filter(task_path__endswith=".autoreply").count(), new),
     }
     case_of = dict(Message.objects.values_list("external_id", "case_id"))
     misthreaded = sum(case_of[entry["message_id"]] != case_of[entry["thread"]] for entry in manifest)
@@ -212,6 +295,15 @@ def run_pipeline(
         SlaClock.objects.filter(metric__in=["first_response", "resolution"]).count(),
         2 * new if sla else 0,
     )
+    if rules:  # every new case was tagged by its rule (when one acts), and the rules that match nothing never ran
+        checks["new cases tagged by their rule"] = (
+            RuleRun.objects.filter(rule__name="Tag new mail").count(),
+            new if acting else 0,
+        )
+        checks["rules that match nothing ran"] = (
+            RuleRun.objects.exclude(rule__name__in=["Tag new mail", "Urgent"]).count(),
+            0,
+        )
     for what, (got, want) in checks.items():
         if got != want:
             sys.exit(f"wrong result: {what} {got}, expected {want}")
@@ -231,6 +323,7 @@ def main() -> None:
         default="on",
         help="service-level clocks (the default policies) on, off, or both in turn in every run (default on)",
     )
+    parser.add_argument("--rules", type=int, default=0, help="compare ingestion without and with N automation rules")
     args = parser.parse_args()
     count = args.count or (300 if args.quick else 2000)
     runs = args.runs or (2 if args.quick else 3)
@@ -241,13 +334,24 @@ def main() -> None:
         try:
             from tiski.channels.email.parsing import email_parse
 
-            rates, baselines, p50s, p99s, without_sla = [], [], [], [], []
+            rates, baselines, p50s, p99s, without_sla, without_rules, acting = [], [], [], [], [], [], []
             for run in range(1, runs + 1):
                 baselines.append(run_baseline(mails))
                 if args.sla == "compare":
                     without_sla.append(run_pipeline(mails, manifest, args.workers, sla=False)[0])
                     print(f"run {run}/{runs}: without service levels {without_sla[-1]:7.1f} mails/s", flush=True)
-                rate, latencies = run_pipeline(mails, manifest, args.workers, sla=args.sla != "off")
+                if args.rules:
+                    without_rules.append(run_pipeline(mails, manifest, args.workers, sla=args.sla != "off")[0])
+                    print(f"run {run}/{runs}: without rules {without_rules[-1]:7.1f} mails/s", flush=True)
+                    acting.append(
+                        run_pipeline(
+                            mails, manifest, args.workers, sla=args.sla != "off", rules=args.rules, acting=True
+                        )[0]
+                    )
+                    print(
+                        f"run {run}/{runs}: rules, one acting on every new case {acting[-1]:7.1f} mails/s", flush=True
+                    )
+                rate, latencies = run_pipeline(mails, manifest, args.workers, sla=args.sla != "off", rules=args.rules)
                 rates.append(rate)
                 p50s.append(percentile(latencies, 50))
                 p99s.append(percentile(latencies, 99))
@@ -282,6 +386,18 @@ def main() -> None:
         figures["mails_per_s_without_sla"] = round(statistics.median(without_sla), 1)
         pairs = [off / on for on, off in zip(rates, without_sla, strict=True)]
         figures["sla_time_added"] = round(statistics.median(pairs) - 1, 3)  # share of ingestion time added
+    if without_rules:
+        figures["rules"] = args.rules
+        figures["mails_per_s_without_rules"] = round(statistics.median(without_rules), 1)
+        pairs = [off / on for on, off in zip(rates, without_rules, strict=True)]
+        figures["rules_time_added"] = round(statistics.median(pairs) - 1, 3)  # share of ingestion time added
+        figures["mails_per_s_rules_acting"] = round(statistics.median(acting), 1)
+        pairs = [off / on for on, off in zip(acting, without_rules, strict=True)]
+        figures["rules_acting_time_added"] = round(statistics.median(pairs) - 1, 3)
+        # every mail is one "message received" event, every new case one "case created" event more
+        events_per_mail = 1 + sum(e["kind"] == "new" for e in manifest) / len(manifest)
+        figures["events_per_s"] = round(statistics.median(rates) * events_per_mail, 1)
+        figures["rule_evaluations_per_s"] = round(statistics.median(rates) * args.rules * events_per_mail / 2, 1)
     print(
         f"{args.db}: {figures['mails_per_s']} mails/s (median of {runs}), p50 {figures['p50_ms']} ms, "
         f"p99 {figures['p99_ms']} ms; baseline insert {figures['baseline_insert_per_s']} /s; "

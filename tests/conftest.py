@@ -114,3 +114,13 @@ def _fresh_sla_policies():  # type: ignore[no-untyped-def]
     policies_forget()
     yield
     policies_forget()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rules():  # type: ignore[no-untyped-def]
+    """Automation rules are compiled per process and kept a few seconds: each test reads its own."""
+    from tiski.automation.services import rules_forget
+
+    rules_forget()
+    yield
+    rules_forget()

@@ -57,7 +57,17 @@ class SlaTimer:
     kind: str
 
 
-Event = MessageReceived | ReplyQueued | CaseEventRecorded | SlaTimer
+@dataclass(frozen=True)
+class CustomerSignalsChanged:
+    """A customer's traffic-light signals changed because their external records did: the signal rules' ids the
+    customer now has and had not (GAINED), and had and has no more (LOST)."""
+
+    customer_id: int
+    gained: tuple[int, ...]
+    lost: tuple[int, ...]
+
+
+Event = MessageReceived | ReplyQueued | CaseEventRecorded | SlaTimer | CustomerSignalsChanged
 Subscriber = Task[..., Any] | Callable[[Any], None]
 Predicate = Callable[[Any], bool]
 

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "tiski.notifications",
     "tiski.routing",
     "tiski.sla",
+    "tiski.automation",
+    "tiski.macros",
+    "tiski.proactive",
     "tiski.console",
     "tiski.api",
     "tiski.simulators",
@@ -227,6 +230,8 @@ else:
 # Product settings.
 TISKI_CASE_PREFIX = os.environ.get("TISKI_CASE_PREFIX", "TSK")
 TISKI_CASE_NUMBER_OFFSET = 1000
+TISKI_RULE_WEBHOOK_ATTEMPTS = env_int("TISKI_RULE_WEBHOOK_ATTEMPTS", 6)  # a rule's webhook call, with backoff
+TISKI_RULE_WEBHOOK_BACKOFF_S = env_int("TISKI_RULE_WEBHOOK_BACKOFF_S", 30)
 TISKI_PHONE_REGION = os.environ.get("TISKI_PHONE_REGION", "FI")
 TISKI_EMAIL_STRIP_PLUS = env_bool("TISKI_EMAIL_STRIP_PLUS")  # anssi+shop@example.com is anssi@example.com
 TISKI_MATCH_MIN_SCORE = env_int("TISKI_MATCH_MIN_SCORE", 60)  # suggest a known customer from this score (0-100)
@@ -275,9 +280,11 @@ TISKI_MARKETING_WEBHOOK_BACKOFF_S = env_int("TISKI_MARKETING_WEBHOOK_BACKOFF_S",
 # ---------------------------------------------------------------------------------------------------------
 # Omni-channel routing (docs/configuration.md, "Routing").
 # Units of an agent's capacity (100 by default) that one item of work takes, by channel: "phone=100,chat=33".
+TISKI_PROACTIVE_EVERY_MINUTES = env_int("TISKI_PROACTIVE_EVERY_MINUTES", 5)  # how often proactive rules look
 TISKI_ROUTING_UNITS = {
     "phone": 100,
     "callback": 100,  # the agent is on the phone while calling back
+    "outbound": 100,  # a proactive outbound call: on the phone, too
     "chat": 33,
     "email": 10,
     "webform": 10,
@@ -294,6 +301,7 @@ TISKI_ROUTING_UNITS = {
 TISKI_RESPONSE_TARGETS = {
     "phone": 2,
     "callback": 15,  # a callback request is called back within 15 minutes of its window opening
+    "outbound": 480,  # a proactive call: within the working day
     "chat": 2,
     "email": 480,
     "webform": 480,

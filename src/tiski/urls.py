@@ -7,6 +7,8 @@ from tiski.channels.webhooks import webhook
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:inbox", permanent=False)),
     path("", include("tiski.console.urls")),
+    path("console/macros/", include("tiski.macros.urls")),
+    path("console/automation/", include("tiski.automation.urls")),
     path("contact/", include("tiski.channels.webform.urls")),
     path("chat/", include("tiski.channels.chat.urls")),
     path("meta/", include("tiski.channels.meta.urls")),

@@ -103,7 +103,11 @@ def test_nobody_can_add_their_address_to_another_customer_and_read_the_replies(r
     ]
     message_reply(case=victim, actor=agent, body="Your order is on its way")
     run_tasks()
-    assert [m.to for m in mail.outbox] == [["victim@example.org"]]
+    # Each new case gets its automatic reply at its own address; the agent's reply goes to the victim alone.
+    assert [m.to for m in mail.outbox if "Your order is on its way" in m.body] == [["victim@example.org"]]
+    assert sorted(m.to[0] for m in mail.outbox if m.extra_headers["Auto-Submitted"] == "auto-replied") == [
+        "attacker@evil.example"  # the victim's case was answered by an agent before its automatic reply ran
+    ]
     # And a reference token from the attacker's address does not reach the victim's case.
     follow = receive(email="attacker@evil.example", case_reference=victim.reference, body="more")
     assert follow.case != victim
@@ -226,9 +230,11 @@ def test_message_received_is_published_to_durable_and_live_subscribers(receive, 
             customer_created=True,
         )
     ]
-    # A new customer's match suggestions are looked for in the background; nothing else wants web-form messages.
+    # A new customer's match suggestions are looked for in the background, and a new case's automatic reply is
+    # sent; nothing else wants web-form messages.
     assert [row.task_path.rsplit(".", 1)[-1] for row in DBTaskResult.objects.all()] == [
-        "suggestions_refresh_for_contact"
+        "suggestions_refresh_for_contact",
+        "autoreply",
     ]
 
 

@@ -182,9 +182,9 @@ def test_newcomer_flow_form_case_reply_delivered(demo: DemoProcess) -> None:
         timeout=10,
     )
     assert reply.status_code in (200, 302), reply.text[:500]
-    delivered = _sent_mail_containing(demo, reference.group(0))
+    delivered = _sent_mail_containing(demo, "Vaihto maksaa 40 euroa.")  # (the auto-reply went first)
     assert "To: uusi.asiakas@example.com" in delivered
-    assert "Vaihto maksaa 40 euroa." in delivered
+    assert reference.group(0) in delivered
 
 
 def test_mail_to_the_demo_smtp_receiver_opens_a_case_and_is_acknowledged(demo: DemoProcess) -> None:

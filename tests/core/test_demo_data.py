@@ -160,3 +160,11 @@ def test_demo_work_items_agree_with_the_history(demo, db):  # type: ignore[no-un
     assert not done.filter(Q(agent=None) | Q(closed_at=None)).exists()
     assert set(WorkItem.objects.values_list("queue__name", flat=True)) >= {"Incidents", "Chat and messaging", "General"}
     assert WorkItem.objects.filter(language="sv").exists()  # Swedish-speaking customers need the Swedish skill
+
+
+def test_demo_has_automation_rules_that_act_on_new_contacts_only(demo, db):  # type: ignore[no-untyped-def]
+    from tiski.automation.models import Rule, RuleRun
+
+    rules = dict(Rule.objects.values_list("name", "enabled"))
+    assert rules["VIP-asiakkaat ensin"] is True and rules["Sulje hiljaiset tapaukset"] is False
+    assert not RuleRun.objects.exists()  # created after the history: the demo's past is as written

@@ -24,6 +24,10 @@ from tiski.notifications.tasks import notifications_case_event
 
 @pytest.fixture
 def first_contact(receive):  # type: ignore[no-untyped-def]
+    # The mails here are the agents' notifications; the customer's automatic reply is tested in tests/sla.
+    from tiski.sla.models import AutoReply
+
+    AutoReply.objects.filter(channel_kind="webform").update(enabled=False)
     return receive(email="anssi@example.com", name="Anssi Laaksonen", subject="Drill", body="My drill broke.")
 
 

@@ -30,6 +30,7 @@ SUPERVISE: Final = "routing.supervise"  # the live supervisor view; reassign wor
 
 _AGENT_PERMS = [WORK_CASES, VIEW_CUSTOMERS, CHANGE_CUSTOMERS, "customers.add_customer"]
 _LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY, MERGE_CUSTOMERS, SUPERVISE]
+_LEAD_PERMS += ["macros.manage_shared_macros"]  # create and change shared macros (tiski.macros)
 _ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
 
 # Administrators also manage everything in these apps through the admin (channels, teams, users, categories …).
@@ -44,6 +45,9 @@ ADMIN_APPS: Final = (
     "notifications",
     "routing",
     "sla",
+    "automation",
+    "macros",
+    "proactive",
     "auth",
 )
 

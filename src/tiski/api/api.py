@@ -8,6 +8,8 @@ from tiski.api import callbacks, cases, customer_data, customers, identity, mess
 from tiski.api.auth import TokenAuth
 from tiski.api.errors import exception_handlers_install
 from tiski.api.parser import ApiParser
+from tiski.automation import api as automation_api
+from tiski.proactive import api as proactive_api
 
 DESCRIPTION = """\
 The API of Tiski for integrators: customers, cases, messages and internal notes.
@@ -36,3 +38,5 @@ api.add_router("", identity.router)
 api.add_router("", records.router)
 api.add_router("", customer_data.router)
 api.add_router("", callbacks.router)
+api.add_router("", automation_api.router)
+api.add_router("", proactive_api.router)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +40,28 @@ class FileIn:
     content: bytes
 
 
+_via: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("case_events_via", default=None)
+
+
+@contextlib.contextmanager
+def case_events_via(**source: Any) -> Iterator[None]:
+    """Mark the timeline events recorded inside the block as done by SOURCE (e.g. rule=3, rule_name="VIP")."""
+    token = _via.set({**(_via.get() or {}), **source})
+    try:
+        yield
+    finally:
+        _via.reset(token)
+
+
+def case_events_source() -> dict[str, Any]:
+    """Return what the events recorded now are marked as done by (see case_events_via)."""
+    return _via.get() or {}
+
+
 def case_event_record(*, case: Case, kind: str, actor: User | None = None, **data: Any) -> CaseEvent:
-    """Append an event to CASE's timeline."""
-    event = CaseEvent.objects.create(case=case, kind=kind, actor=actor, data=data)
+    """Append an event to CASE's timeline (marked with the source of case_events_via, if any)."""
+    via = _via.get()
+    event = CaseEvent.objects.create(case=case, kind=kind, actor=actor, data={**data, "source": via} if via else data)
     events.publish(
         events.CaseEventRecorded(
             event_id=event.pk,
@@ -275,8 +296,8 @@ def case_update(
 
 
 @transaction.atomic
-def note_add(*, case: Case, actor: User, body: str) -> Note:
-    """Add an internal note to CASE."""
+def note_add(*, case: Case, actor: User | None, body: str) -> Note:
+    """Add an internal note to CASE (ACTOR None: written by Tiski itself, e.g. an automation rule)."""
     _require_agent(actor)
     body = body.strip()
     if not body:
@@ -291,7 +312,7 @@ def note_add(*, case: Case, actor: User, body: str) -> Note:
 def message_reply(
     *,
     case: Case,
-    actor: User,
+    actor: User | None,
     body: str,
     files: Sequence[FileIn] = (),
     status_after: str | None = None,
@@ -299,6 +320,9 @@ def message_reply(
 ) -> Message:
     """Queue a reply to the customer on CASE's channel (or on CHANNEL: one the customer wrote on in this case,
     such as the chat of a chat escalated to a call, or any written channel on a phone case) and return it.
+
+    ACTOR None sends an automatic message from Tiski itself (an automation rule): marked automatic, it is no
+    response to the customer (the service-level clocks run on) and does not make anyone the case's owner.
 
     The message and its outbox row are written in one transaction; the worker sends it, retrying with
     backoff, and the message's delivery status follows. Raise CaseReplyError when the customer cannot
@@ -344,17 +368,18 @@ def message_reply(
         case=case,
         channel=case.channel,
         direction=Message.Direction.OUT,
-        author=Message.Author.AGENT,
+        author=Message.Author.AGENT if actor is not None else Message.Author.SYSTEM,
         author_user=actor,
-        sender_name=str(getattr(actor, "get_full_name", lambda: "")() or actor.get_username()),
+        sender_name=_person(actor) if actor is not None else "",
         subject=case.subject,
         body_text=body,
+        auto_submitted=actor is None,
         delivery_status=Message.Delivery.QUEUED,
     )
     for file in files:
         attachment_store(message=message, file=file)
     fields = ["updated_at"]
-    if case.first_response_at is None:
+    if case.first_response_at is None and actor is not None:
         case.first_response_at = now
         fields.append("first_response_at")
     new_status = status_after or (Case.Status.OPEN if case.status == Case.Status.NEW else case.status)
@@ -364,14 +389,15 @@ def message_reply(
         case_event_record(case=case, kind=CaseEvent.Kind.STATUS_CHANGED, actor=actor, old=case.status, new=new_status)
         case.status = new_status
         fields += ["status", *_status_timestamps(case, new_status)]
-    if case.owner_id is None:
+    if case.owner_id is None and actor is not None:
         case.owner = actor  # who answers first owns it, as in every helpdesk
         fields.append("owner")
         case_event_record(
             case=case, kind=CaseEvent.Kind.ASSIGNED, actor=actor, old=None, new=_person(actor), owner_id=actor.pk
         )
     case.save(update_fields=fields)
-    case_event_record(case=case, kind=CaseEvent.Kind.REPLY_QUEUED, actor=actor, message_id=message.pk)
+    automatic = {"automatic": True} if actor is None else {}
+    case_event_record(case=case, kind=CaseEvent.Kind.REPLY_QUEUED, actor=actor, message_id=message.pk, **automatic)
     outbox_enqueue(message=message)
     events.publish(events.ReplyQueued(message_id=message.pk, case_id=case.pk))
     return message

@@ -9,13 +9,6 @@ class ChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         # Adapters register themselves on import; importing them here fills the registry once.
-        from tiski import events
+        # (A new case's automatic reply, on every channel, is the service levels': tiski.sla.autoreplies.)
         from tiski.channels import email, sms, webform  # noqa: F401
-        from tiski.channels.email.tasks import email_acknowledge
-        from tiski.channels.models import ChannelKind
-
-        events.subscribe(
-            events.MessageReceived,
-            email_acknowledge,
-            when=lambda event: event.case_created and event.channel_kind == ChannelKind.EMAIL,
-        )
+        from tiski.channels.email import tasks  # noqa: F401  (email_acknowledge: tasks queued before)

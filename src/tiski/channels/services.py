@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from dataclasses import dataclass
 
@@ -72,7 +73,34 @@ def _stored(inbound: InboundMessage) -> Receipt | None:
     return Receipt(message=message, case=message.case, case_created=False, duplicate=True)
 
 
+_receiving: contextvars.ContextVar[bool] = contextvars.ContextVar("receiving", default=False)
+
+
+_received: contextvars.ContextVar[Message | None] = contextvars.ContextVar("received", default=None)
+
+
+def just_received(message_id: int) -> Message | None:
+    """Return message MESSAGE_ID as the pipeline stored it (with its case and customer) while its MessageReceived
+    is being published in this call stack, else None: subscribers inside the transaction read it without a query."""
+    message = _received.get()
+    return message if message is not None and message.pk == message_id else None
+
+
+def receiving() -> bool:
+    """Return whether the inbound pipeline is storing a message now (its MessageReceived is still to come)."""
+    return _receiving.get()
+
+
 def _store(inbound: InboundMessage) -> Receipt:
+    token, received = _receiving.set(True), _received.set(None)
+    try:
+        return _store_receiving(inbound)
+    finally:
+        _receiving.reset(token)
+        _received.reset(received)
+
+
+def _store_receiving(inbound: InboundMessage) -> Receipt:
     identification = customer_identify(
         handles=inbound.handles,
         name=inbound.sender_name,
@@ -109,6 +137,9 @@ def _store(inbound: InboundMessage) -> Receipt:
             file=FileIn(attachment.filename, attachment.content_type, attachment.content),
             content_id=attachment.content_id,
         )
+    _receiving.set(False)  # the subscribers of MessageReceived see an ordinary transaction
+    message.case = case  # as stored, for the subscribers that read it (just_received)
+    _received.set(message)
     events.publish(
         events.MessageReceived(
             message_id=message.pk,

@@ -25,6 +25,7 @@ from django.utils import timezone
 from tiski.accounts.models import Team
 from tiski.accounts.roles import ADMINISTRATOR, AGENT, TEAM_LEAD
 from tiski.accounts.services import agent_create, roles_ensure
+from tiski.automation.demo import demo_rules_create
 from tiski.cases.models import Case, CaseEvent, Category, Message, Note
 from tiski.channels.interface import InboundMessage, Threading
 from tiski.channels.models import Channel, ChannelKind
@@ -34,7 +35,9 @@ from tiski.core.demo_routing import demo_routing_ensure, demo_work_create
 from tiski.customers.matching import match_keys_rebuild, suggestions_refresh
 from tiski.customers.models import Customer, Identity, Organization
 from tiski.customers.services import Handle
+from tiski.macros.demo import demo_macros_create
 from tiski.notifications.models import Follow
+from tiski.proactive.demo import demo_proactive_create
 from tiski.routing.models import Queue
 from tiski.routing.subscribers import routing_intake_paused
 
@@ -1109,7 +1112,10 @@ def demo_load(*, seed: int = SEED) -> DemoResult:
             demo_work_create(now=now)
         _callbacks_create(customers=customers, now=now)
         demo_records_create(customers=customers, rng=rng, now=now)
+        demo_proactive_create(customers=customers, now=now)  # the tyre hotel, renewals, the icy evening
         _follows_create(base=base, anssi=customers[0])
+        demo_macros_create(users=base.users)
+        demo_rules_create()  # after the history: the rules act on what arrives while the demo runs
         match_keys_rebuild()
         for provisional in Customer.objects.filter(provisional=True):
             suggestions_refresh(customer=provisional)

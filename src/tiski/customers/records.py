@@ -23,6 +23,7 @@ from django.db.models.functions import Lower, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tiski import events
 from tiski.accounts.roles import CHANGE_RECORDS, VIEW_CUSTOMERS
 from tiski.customers.exceptions import (
     IdentityInvalidError,
@@ -474,6 +475,7 @@ def record_upsert_many(*, rows: Sequence[RecordIn], source: str, actor: User | N
         writes.append(
             ExternalRecord(source=source, external_id=external_id, created_at=now, updated_at=now, **item.values)
         )
+    watched = _signals_watch([w.customer_id for w in writes], [w.organization_id for w in writes])
     if writes:
         # One statement per batch for new and changed records alike: INSERT … ON CONFLICT (source, external_id)
         # DO UPDATE, keeping the stored created_at. It also settles a concurrent upsert that inserted one of the
@@ -485,18 +487,65 @@ def record_upsert_many(*, rows: Sequence[RecordIn], source: str, actor: User | N
             unique_fields=["source", "external_id"],
             update_fields=[*DATA_FIELDS, "updated_at"],
         )
+    _signals_publish(watched)
     return result
+
+
+SIGNAL_WATCH_MAX = 5_000  # customers whose signals an upsert compares before and after (a bigger import: none)
+
+
+def _signals_watch(customer_ids: Sequence[int | None], organization_ids: Sequence[int | None]) -> dict[int, set[int]]:
+    """Return the signal rules each customer touched by an upsert has now (to tell what the upsert changed).
+
+    An organisation's record counts for its members. Nothing when no signal rule exists or too many customers
+    are touched (an import of everything: the signals show on the next read, no "changed" events are sent).
+    """
+    from tiski.customers.signal_rules import signal_rules_enabled, signals_for
+
+    ids = {pk for pk in customer_ids if pk is not None}
+    organizations = {pk for pk in organization_ids if pk is not None}
+    if not (ids or organizations) or not signal_rules_enabled():
+        return {}
+    if organizations:
+        ids |= set(
+            Customer.objects.filter(organization_id__in=organizations).values_list("pk", flat=True)[:SIGNAL_WATCH_MAX]
+        )
+    if not ids or len(ids) > SIGNAL_WATCH_MAX:
+        return {}
+    return {pk: {signal.rule_id for signal in found} for pk, found in signals_for(customer_ids=ids).items()}
+
+
+def _signals_publish(before: dict[int, set[int]]) -> None:
+    """Publish CustomerSignalsChanged for each watched customer whose signals the upsert changed."""
+    from tiski.customers.signal_rules import signals_for
+
+    if not before:
+        return
+    after = signals_for(customer_ids=list(before))
+    for customer_id, was in before.items():
+        now = {signal.rule_id for signal in after.get(customer_id, [])}
+        if now != was:
+            events.publish(
+                events.CustomerSignalsChanged(
+                    customer_id=customer_id, gained=tuple(sorted(now - was)), lost=tuple(sorted(was - now))
+                )
+            )
 
 
 @transaction.atomic
 def record_delete(*, source: str, external_id: str, actor: User | None) -> None:
     """Delete the record SOURCE/EXTERNAL_ID; raise RecordNotFoundError, RecordPermissionError."""
     _require_change(actor)
+    owner = ExternalRecord.objects.filter(source=source, external_id=external_id).values_list(
+        "customer_id", "organization_id"
+    )
+    watched = _signals_watch(*zip(*owner, strict=True)) if owner.exists() else {}
     deleted, _by_model = ExternalRecord.objects.filter(source=source, external_id=external_id).delete()
     if not deleted:
         raise RecordNotFoundError(
             _("No record %(external_id)r from %(source)r.") % {"external_id": external_id, "source": source}
         )
+    _signals_publish(watched)
 
 
 # --- reads -----------------------------------------------------------------------------------------------------

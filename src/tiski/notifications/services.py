@@ -140,6 +140,19 @@ def _notify(
     return created
 
 
+def notifications_send(*, case: Case, user_ids: set[int], text: str, key: str) -> int:
+    """Notify USER_IDS about CASE with TEXT (an automation rule's or a macro's message), once per KEY and user."""
+    created = _notify(
+        case=case,
+        kind=Notification.Kind.CASE_CHANGED,
+        key=key[:200],
+        user_ids=user_ids,
+        text=lambda: text[:300],
+        data={"automatic": True},
+    )
+    return len(created)
+
+
 def _wants_mail(user: User, profile: AgentProfile | None) -> bool:
     return bool(profile is not None and profile.notify_by_email and user.email)
 

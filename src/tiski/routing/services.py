@@ -594,12 +594,13 @@ def work_owner_changed(*, case: Case) -> None:
 
 
 def work_transfer(
-    *, item: WorkItem, actor: User, queue: Queue | None = None, agent: User | None = None, note: str = ""
+    *, item: WorkItem, actor: User | None, queue: Queue | None = None, agent: User | None = None, note: str = ""
 ) -> WorkItem:
     """Move ITEM to QUEUE (it waits there, keeping its age) or straight to AGENT (who must have room for it).
 
     The case, its messages and notes go with it; NOTE, if given, is added as an internal note, and the case's
-    timeline records the transfer. Only the item's agent or a supervisor may transfer it.
+    timeline records the transfer. Only the item's agent or a supervisor may transfer it (or Tiski itself, an
+    automation rule: ACTOR None).
     """
     if (queue is None) == (agent is None):
         raise RoutingError(_("Choose a queue or an agent to transfer the work to."))
@@ -608,7 +609,7 @@ def work_transfer(
         item = _item_lock(item.pk)
         if item.status not in WorkItem.ACTIVE:
             raise RoutingError(_("This work is finished; there is nothing to transfer."))
-        if item.agent_id != actor.pk and not actor.has_perm(SUPERVISE):
+        if actor is not None and item.agent_id != actor.pk and not actor.has_perm(SUPERVISE):
             raise RoutingPermissionError(_("Only the agent who has this work or a supervisor can transfer it."))
         held_by = item.agent_id if item.status in (Status.OFFERED, Status.ASSIGNED) else None
         old_agent = item.agent if held_by is not None else None

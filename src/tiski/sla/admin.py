@@ -1,4 +1,5 @@
-"""Business calendars in the admin: weekly hours and special days inline, with the next public holidays shown."""
+"""Business calendars in the admin (weekly hours and special days inline, with the next public holidays shown) and
+the automatic replies to new cases."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from tiski.sla.calendar import Calendar
-from tiski.sla.models import BusinessCalendar, OpeningHours, SpecialDay
+from tiski.sla.models import AutoReply, BusinessCalendar, OpeningHours, SpecialDay
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -38,3 +39,25 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
         days = [today + timedelta(days=n) for n in range(200)]
         found = [(day, cal.holiday(day)) for day in days if cal.holiday(day)][:6]
         return format_html_join(", ", "{} {}", ((f"{day:%d.%m.%Y}", name) for day, name in found)) or "–"
+
+
+@admin.register(AutoReply)
+class AutoReplyAdmin(admin.ModelAdmin):
+    list_display = ["channel_kind", "channel", "language", "enabled"]
+    list_filter = ["channel_kind", "language", "enabled"]
+    list_editable = ["enabled"]
+    fieldsets = [
+        (None, {"fields": ["channel_kind", "channel", "language", "enabled"]}),
+        (
+            _("Texts"),
+            {
+                "fields": ["text_open", "text_closed"],
+                "description": _(
+                    "Sent once to the first message of a new case, never to automatic mail or no-reply senders, at "
+                    "most a few an hour to one sender. Outside opening hours means the business calendar of the "
+                    "case's service level policy is closed when the message arrives. A mailbox's own "
+                    "acknowledgement text for the language (in its settings) wins over these."
+                ),
+            },
+        ),
+    ]

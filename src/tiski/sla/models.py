@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tiski.channels.models import ChannelKind
+
 MIDNIGHT = time(0, 0)
 
 
@@ -212,3 +214,73 @@ class SlaClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.metric} {self.status}"
+
+
+AUTOREPLY_HELP = _(
+    "Placeholders: {{ customer.first_name }}, {{ customer.name }}, {{ case.reference }}, {{ case.subject }}, "
+    "{{ due }} (when the customer can expect an answer, from the case's first-response target, e.g. “within 2 "
+    "minutes”, “by 14:30 today”, “by Monday 24.11. at 10:00”), {{ opens }} (when customer service next opens, "
+    "e.g. “tomorrow at 8:00”). Written in the customer's language."
+)
+
+
+# The channels a customer writes on (a phone call is answered by a person, not a text).
+WRITTEN_KINDS = [(kind.value, kind.label) for kind in ChannelKind if kind != ChannelKind.PHONE]
+
+
+class AutoReply(models.Model):
+    """The automatic answer to a new case's first message: per channel kind (or one channel) and language, a text
+    for opening hours and one for when the service-level policy's calendar is closed."""
+
+    channel_kind = models.CharField(_("channel kind"), max_length=16, choices=WRITTEN_KINDS)
+    channel = models.ForeignKey(
+        "tiski_channels.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        verbose_name=_("only for channel"),
+        help_text=_("Empty: every channel of the kind. A text for one channel wins over the kind's."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        help_text=_("e.g. fi or en; a customer without a text in their language gets the company language's"),
+    )
+    enabled = models.BooleanField(
+        _("enabled"), default=True, help_text=_("Off: customers of this channel and language get no automatic reply")
+    )
+    text_open = models.TextField(_("text in opening hours"), help_text=AUTOREPLY_HELP)
+    text_closed = models.TextField(
+        _("text outside opening hours"),
+        blank=True,
+        help_text=_("Sent when customer service is closed; empty: the text in opening hours is sent"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["channel_kind", "channel", "language"]
+        verbose_name = _("automatic reply")
+        verbose_name_plural = _("automatic replies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_kind", "language"],
+                condition=models.Q(channel=None),
+                name="sla_one_autoreply_per_kind_language",
+            ),
+            models.UniqueConstraint(fields=["channel", "language"], name="sla_one_autoreply_per_channel_language"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.channel.name if self.channel_id and self.channel else self.get_channel_kind_display()
+        return f"{where} ({self.language})"
+
+    def clean(self) -> None:
+        from django.template import Template, TemplateSyntaxError
+
+        if self.channel_id and self.channel and self.channel.kind != self.channel_kind:
+            raise ValidationError({"channel": _("The channel is not of the kind chosen.")})
+        for field in ("text_open", "text_closed"):
+            try:
+                Template(getattr(self, field) or "")
+            except TemplateSyntaxError as error:
+                raise ValidationError({field: _("The text cannot be read: %(error)s") % {"error": error}}) from error

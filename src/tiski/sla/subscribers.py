@@ -1,4 +1,5 @@
-"""How the service-level clocks hear of the rest of Tiski: inside the writing transaction, like routing."""
+"""How the service levels hear of the rest of Tiski: the clocks inside the writing transaction, like routing; the
+automatic reply to a new case as a durable task after commit."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 from tiski import events
 from tiski.cases.models import CaseEvent
 from tiski.sla import services
-from tiski.sla.defaults import sla_defaults_ensure
+from tiski.sla.autoreplies import WRITTEN
+from tiski.sla.defaults import autoreplies_ensure, sla_defaults_ensure
 from tiski.sla.models import BusinessCalendar, OpeningHours, SlaPolicy, SpecialDay
+from tiski.sla.tasks import autoreply
 
 _KINDS = frozenset({CaseEvent.Kind.STATUS_CHANGED, CaseEvent.Kind.REPLY_QUEUED})
 
@@ -25,6 +28,13 @@ def connect() -> None:
         post_delete.connect(services.policies_forget, sender=model, dispatch_uid=f"sla.forget.del.{model.__name__}")
     m2m_changed.connect(services.policies_forget, sender=SlaPolicy.queues.through, dispatch_uid="sla.forget.queues")
     post_migrate.connect(sla_defaults_ensure, sender=apps.get_app_config("sla"), dispatch_uid="tiski.sla.defaults")
+    post_migrate.connect(autoreplies_ensure, sender=apps.get_app_config("sla"), dispatch_uid="tiski.sla.autoreplies")
+    # A chat is answered inline, in the widget, the moment its first message is stored (channels.chat).
+    events.subscribe(events.MessageReceived, autoreply, when=_wants_autoreply)
+
+
+def _wants_autoreply(event: events.MessageReceived) -> bool:
+    return event.case_created and event.channel_kind in WRITTEN and event.channel_kind != "chat"
 
 
 def on_contact(event: events.MessageReceived) -> None:

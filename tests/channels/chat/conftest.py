@@ -67,6 +67,17 @@ def online(agent: User, chat_queue: Queue) -> User:
     return agent
 
 
+@pytest.fixture
+def chat_always_open(db: None) -> None:
+    """The chats' service level counts round the clock: a new chat is told "within 2 minutes" at any hour (the
+    default calendar is closed at night and at weekends; tests/sla/test_autoreplies.py covers that)."""
+    from tiski.sla.models import SlaPolicy
+    from tiski.sla.services import policies_forget
+
+    SlaPolicy.objects.update(calendar=None)
+    policies_forget()
+
+
 @pytest.fixture(autouse=True)
 def _layer_flushed() -> Iterator[None]:
     yield

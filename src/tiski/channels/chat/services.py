@@ -36,10 +36,8 @@ from tiski.channels.chat.exceptions import (
 from tiski.channels.chat.identity import identity_token_verify
 from tiski.channels.chat.models import ChatSession
 from tiski.channels.chat.selectors import (
-    chat_agents_online,
     chat_is_live,
     chat_message_out,
-    chat_response_target_minutes,
     chat_session_for_case,
     token_hash,
 )
@@ -276,7 +274,10 @@ def _inbound(
 
 
 def _after_receipt(*, session: ChatSession, receipt: Receipt) -> None:
-    """Point SESSION at the receipt's case, and greet a new case with when to expect an answer."""
+    """Point SESSION at the receipt's case, and greet a new case with when to expect an answer (the automatic
+    reply of the service levels: the first-response target's due time, or when service opens)."""
+    from tiski.sla.autoreplies import autoreply_send
+
     if receipt.duplicate:
         return
     if session.case_id != receipt.case.pk or session.customer_id != receipt.case.customer_id:
@@ -284,18 +285,12 @@ def _after_receipt(*, session: ChatSession, receipt: Receipt) -> None:
         session.customer_id = receipt.case.customer_id
         ChatSession.objects.filter(pk=session.pk).update(case=receipt.case, customer_id=receipt.case.customer_id)
     if receipt.case_created:
-        with translation.override(session.language or settings.LANGUAGE_CODE):
-            chat_notice(case=receipt.case, text=chat_expectation_text(channel=session.channel), channel=session.channel)
+        autoreply_send(message_id=receipt.message.pk, case_created=True, language=session.language)
 
 
-def chat_expectation_text(*, channel: Channel) -> str:
-    """Return the automatic message telling a new chat when to expect an answer (in the active language)."""
-    if not chat_agents_online(channel=channel):
-        return _("Thank you! No one is online right now; we will answer here as soon as someone is back.")
-    minutes = chat_response_target_minutes(channel=channel)
-    if minutes <= 1:
-        return _("Thank you! An agent will answer you within a minute.")
-    return _("Thank you! An agent will answer you within about %(minutes)d minutes.") % {"minutes": minutes}
+def chat_nobody_online_text() -> str:
+    """Return the automatic answer of a new chat in opening hours while no agent is online (active language)."""
+    return _("Thank you! No one is online right now; we will answer here as soon as someone is back.")
 
 
 def chat_message_post(*, session: ChatSession, client_id: str, text: str) -> Receipt:

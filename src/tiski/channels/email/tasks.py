@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from tiski.channels.email.acknowledge import acknowledgement_send
-
 
 @task()
 def email_acknowledge(
@@ -16,5 +14,8 @@ def email_acknowledge(
     customer_id: int = 0,
     customer_created: bool = False,
 ) -> str:
-    """Acknowledge a new email case (a durable subscriber of MessageReceived)."""
-    return acknowledgement_send(message_id=message_id, case_created=case_created)
+    """Acknowledge a new email case. Kept for the tasks queued before the service levels' automatic replies
+    (tiski.sla.tasks.autoreply) took this over: it sends the same automatic reply, once."""
+    from tiski.sla.autoreplies import autoreply_send
+
+    return autoreply_send(message_id=message_id, case_created=case_created)

@@ -20,6 +20,7 @@ from tiski.channels.models import ChannelKind
 from tiski.console import email_html
 from tiski.console.selectors import local_mailbox_enabled, quarantine_unresolved_count
 from tiski.notifications.selectors import notifications_unread_count
+from tiski.proactive.models import OUTBOUND_CALL, OUTBOUND_CALL_LABEL
 
 register = template.Library()
 
@@ -41,6 +42,8 @@ _PATHS = {
     "instagram": '<rect x="2" y="2" width="12" height="12" rx="3.5"/><circle cx="8" cy="8" r="2.7"/>',
     "callback": '<path d="M3 2h2.5l1.2 3-1.6 1a8 8 0 0 0 3.9 3.9l1-1.6 3 1.2V12a1.5 1.5 0 0 1-1.5 1.5A10.5 10.5 0 0'
     ' 1 1.5 3.5 1.5 1.5 0 0 1 3 2z"/><path d="M13.5 6.5V2.5h-4M13.5 2.5 9.5 6.5"/>',
+    "outbound": '<path d="M3 2h2.5l1.2 3-1.6 1a8 8 0 0 0 3.9 3.9l1-1.6 3 1.2V12a1.5 1.5 0 0 1-1.5 1.5A10.5 10.5 0 0'
+    ' 1 1.5 3.5 1.5 1.5 0 0 1 3 2z"/><path d="M9.5 6.5l4-4M10 2.5h3.5V6"/>',
     "clock": '<circle cx="8" cy="8" r="6.2"/><path d="M8 4.5V8l2.5 1.5"/>',
     "note": '<path d="M3 2h7l3 3v9H3z"/><path d="M10 2v3h3"/>',
     "image": '<rect x="2" y="2.5" width="12" height="11" rx="1.5"/><circle cx="6" cy="6.5" r="1.2"/>'
@@ -56,7 +59,8 @@ def icon(name: str) -> SafeString:
     return mark_safe(_SVG.format(_PATHS.get(name, _PATHS["chat"])))  # noqa: S308  (constant markup)
 
 
-WORK_KINDS = {"callback": gettext_lazy("Callback")}  # routed work that is no channel of its own
+# Routed work that is no channel of its own.
+WORK_KINDS = {"callback": gettext_lazy("Callback"), OUTBOUND_CALL: OUTBOUND_CALL_LABEL}
 
 
 @register.simple_tag
@@ -199,6 +203,10 @@ def event_text(event: CaseEvent) -> str:
         return _telephony_call_text(kind, data)
     if kind in CALLBACK_KINDS:
         return _callback_text(kind, data, actor)
+    if kind == CaseEvent.Kind.UPDATED and data.get("field") == "proactive":
+        from tiski.proactive.selectors import proactive_event_text
+
+        return proactive_event_text(data)
     if kind in (CaseEvent.Kind.SLA_WARNING, CaseEvent.Kind.SLA_BREACHED):
         return _sla_text(kind, data)
     if kind == CaseEvent.Kind.CALL_ENDED:

@@ -87,7 +87,7 @@
     var remote = event.target.closest("[data-remote-images]");
     if (remote) { remote.setAttribute("aria-disabled", "true"); remote.textContent = remote.getAttribute("data-loaded") || remote.textContent; }
     var row = event.target.closest("[data-row]");
-    if (row && !event.target.closest("a, button, input, select")) {
+    if (row && !event.target.closest("a, button, input, select, label, .c-pick")) {
       var link = row.querySelector("[data-open]");
       if (link) link.click();
     }
@@ -311,4 +311,49 @@
     setInterval(tickAgo, 30000);
     setInterval(tickDue, 30000);
   });
+
+  // Macros: select cases in the inbox (one by one, the page, or every case matching the filter), then
+  // "Apply macro…" posts the selection to the macro preview.
+  function macroBulkUpdate() {
+    var bar = document.querySelector("[data-macro-bulk]");
+    if (!bar) return;
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("[data-macro-case]"));
+    var picked = boxes.filter(function (box) { return box.checked; });
+    var all = bar.querySelector("[data-macro-all]");
+    var page = document.querySelector("[data-macro-page]");
+    var allOnPage = boxes.length > 0 && picked.length === boxes.length;
+    if (!allOnPage && all.value) all.value = "";
+    if (page) { page.checked = allOnPage; page.indeterminate = picked.length > 0 && !allOnPage; }
+    bar.hidden = picked.length === 0;
+    var choices = bar.querySelector("[data-macro-select]");
+    if (!bar.hidden && choices && window.htmx) window.htmx.trigger(choices, "macro-load");
+    bar.querySelector("[data-macro-count]").textContent = String(picked.length);
+    var selectAll = bar.querySelector("[data-macro-select-all]");
+    var note = bar.querySelector("[data-macro-all-note]");
+    if (selectAll) selectAll.hidden = !allOnPage || !!all.value;
+    if (note) note.hidden = !all.value;
+    bar.querySelector(".macro-bulk__count").hidden = !!all.value;
+    boxes.forEach(function (box) { box.closest("tr").classList.toggle("is-picked", box.checked); });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-macro-page]")) {
+      document.querySelectorAll("[data-macro-case]").forEach(function (box) { box.checked = event.target.checked; });
+    }
+    if (event.target.matches("[data-macro-page], [data-macro-case]")) macroBulkUpdate();
+  });
+
+  document.addEventListener("click", function (event) {
+    var bar = event.target.closest("[data-macro-bulk]");
+    if (!bar) return;
+    if (event.target.closest("[data-macro-select-all]")) {
+      bar.querySelector("[data-macro-all]").value = "1";
+      macroBulkUpdate();
+    } else if (event.target.closest("[data-macro-clear]")) {
+      document.querySelectorAll("[data-macro-case], [data-macro-page]").forEach(function (box) { box.checked = false; });
+      bar.querySelector("[data-macro-all]").value = "";
+      macroBulkUpdate();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", macroBulkUpdate);
 })();
