@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
+from tiski.automation.actions import ActionsInvalidError
 from tiski.automation.conditions import FIELDS, OPS
+from tiski.automation.editor import json_read
 from tiski.automation.services import RuleInvalidError
 
 ROW_PREFIX = "c"
@@ -75,16 +76,10 @@ def conditions_from_post(data: QueryDict) -> tuple[Any, list[ConditionRow]]:
     Raise RuleInvalidError when the JSON cannot be read; the conditions themselves are validated by the service.
     """
     if data.get("conditions_as_json"):
-        text = data.get("conditions_json", "").strip()
         try:
-            raw = json.loads(text or "{}")
-        except json.JSONDecodeError as error:
-            raise RuleInvalidError(
-                [
-                    _("The conditions are not valid JSON: %(error)s (line %(line)d, column %(column)d).")
-                    % {"error": error.msg, "line": error.lineno, "column": error.colno}
-                ]
-            ) from None
+            raw = json_read(data.get("conditions_json", ""), empty={}, what=_("conditions"))
+        except ActionsInvalidError as error:
+            raise RuleInvalidError(error.errors) from None
         return raw, rows_from_conditions(raw)[1] if isinstance(raw, dict) and len(raw) == 1 else []
     rows = [row_from_post(data, i) for i in row_indexes(data)]
     mode = "any" if data.get("match") == "any" else "all"

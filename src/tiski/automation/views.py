@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tiski.automation import editor as action_forms
 from tiski.automation import forms
-from tiski.automation.actions import ACTIONS
+from tiski.automation.actions import ACTIONS, ActionsInvalidError
 from tiski.automation.conditions import FIELDS
 from tiski.automation.models import Rule, RuleRun
 from tiski.automation.services import RuleInvalidError, rule_dry_run, rule_save, rules_forget
@@ -29,7 +30,6 @@ from tiski.automation.templating import PLACEHOLDERS
 from tiski.cases.models import Case
 from tiski.channels.models import ChannelKind
 from tiski.console.views import agent_required
-from tiski.macros import forms as action_forms
 
 MANAGE_RULES = "automation.manage_rules"
 RUNS_PER_PAGE = 50
@@ -126,12 +126,10 @@ def _editor_context(
 
 def _posted_rule(data: QueryDict) -> dict[str, Any]:
     """Return the rule's data for the service from the editor's fields; raise RuleInvalidError."""
-    from tiski.macros.exceptions import MacroInvalidError
-
     conditions, _condition_rows = forms.conditions_from_post(data)
     try:
         actions, _action_rows = action_forms.actions_from_post(data)
-    except MacroInvalidError as error:
+    except ActionsInvalidError as error:
         raise RuleInvalidError(error.errors) from None
     hours = data.get("trigger_hours", "")
     rule_data = {

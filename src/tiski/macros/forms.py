@@ -1,75 +1,28 @@
-"""Parse the macro editor's posted rows (or its JSON) and the bulk selection into service input."""
+"""Parse the macro editor's posted rows (or its JSON) and the bulk selection into service input.
+
+The action rows are the automation editor's (tiski.automation.editor), shared with the rule pages.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import QueryDict
-from django.utils.translation import gettext as _
 
+from tiski.automation import editor
+from tiski.automation.actions import ActionsInvalidError
+from tiski.automation.editor import ActionRow, row_from_post, row_indexes, rows_from_actions
 from tiski.macros.exceptions import MacroInvalidError
 
-ROW_PREFIX = "a"
-
-
-@dataclass
-class ActionRow:
-    """One row of the editor: an action and the values of its fields, as typed."""
-
-    index: int
-    action: str
-    values: dict[str, Any]
-
-
-def rows_from_actions(actions: list[dict[str, Any]]) -> list[ActionRow]:
-    """Return the editor rows showing ACTIONS."""
-    rows = []
-    for i, action in enumerate(actions):
-        values = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in action.items() if k != "action"}
-        rows.append(ActionRow(index=i, action=str(action.get("action", "")), values=values))
-    return rows
-
-
-def row_from_post(data: QueryDict, index: int) -> ActionRow:
-    """Return row INDEX as posted (its action and every field named a<INDEX>-<field>)."""
-    prefix = f"{ROW_PREFIX}{index}-"
-    values = {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix) and k != f"{prefix}action"}
-    return ActionRow(index=index, action=data.get(f"{prefix}action", ""), values=values)
-
-
-def row_indexes(data: QueryDict) -> list[int]:
-    return [int(i) for i in data.getlist("row") if i.isdigit()]
+__all__ = ["ActionRow", "actions_from_post", "case_ids_from_post", "row_from_post", "row_indexes", "rows_from_actions"]
 
 
 def actions_from_post(data: QueryDict) -> tuple[list[Any], list[ActionRow]]:
-    """Return the raw action list the editor posted (rows, or the JSON of "Advanced") and the rows to show again.
-
-    Raise MacroInvalidError when the JSON cannot be read; the actions themselves are validated by the service.
-    """
-    if data.get("use_json"):
-        text = data.get("actions_json", "").strip()
-        try:
-            raw = json.loads(text or "[]")
-        except json.JSONDecodeError as error:
-            raise MacroInvalidError(
-                [
-                    _("The actions are not valid JSON: %(error)s (line %(line)d, column %(column)d).")
-                    % {"error": error.msg, "line": error.lineno, "column": error.colno}
-                ]
-            ) from None
-        shown = rows_from_actions([a for a in raw if isinstance(a, dict)]) if isinstance(raw, list) else []
-        return raw, shown
-    rows = [row_from_post(data, i) for i in row_indexes(data)]
-    raw = []
-    for row in rows:
-        if not row.action:
-            continue
-        item: dict[str, Any] = {"action": row.action}
-        item.update({k: v for k, v in row.values.items() if str(v).strip()})
-        raw.append(item)
-    return raw, rows
+    """editor.actions_from_post(), raising MacroInvalidError when the JSON cannot be read."""
+    try:
+        return editor.actions_from_post(data)
+    except ActionsInvalidError as error:
+        raise MacroInvalidError(error.errors) from None
 
 
 def case_ids_from_post(data: QueryDict) -> list[int]:
