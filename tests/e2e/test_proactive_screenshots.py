@@ -44,6 +44,8 @@ def test_screenshots_of_a_proactive_case(browser: Browser, live_asgi: str, agent
     queue = Queue.objects.get(is_default=True)
     state = agent_state(agent)
     state.queues.set([queue])
+    state.capacity = 200  # an outbound call takes 100 units: room for the next offer while on the first
+    state.save(update_fields=["capacity"])
     presence_set(user=agent, presence="online")
     liisa = Customer.objects.create(name="Liisa Laine", language="fi")
     Identity.objects.create(customer=liisa, kind=Identity.Kind.PHONE, value="+358401234567")
