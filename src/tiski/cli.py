@@ -33,6 +33,7 @@ Manage it:
   import-records   import orders, invoices, contracts … from a CSV or JSON file
   customer-export  everything about one customer as JSON (GDPR access request)
   customer-erase   anonymise one customer (GDPR erasure), statistics stay
+  kb-reindex       rebuild the knowledge base's search index
 
 --data-dir DIR (or TISKI_DATA_DIR) holds the SQLite database, the secret key and uploaded files;
 docs/configuration.md lists every setting.

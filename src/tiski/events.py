@@ -67,7 +67,22 @@ class CustomerSignalsChanged:
     lost: tuple[int, ...]
 
 
-Event = MessageReceived | ReplyQueued | CaseEventRecorded | SlaTimer | CustomerSignalsChanged
+@dataclass(frozen=True)
+class SurveyAnswered:
+    """A customer answered a survey (or changed the answer, CHANGED): CASE_ID and CUSTOMER_ID are 0 for an
+    anonymous survey's answer and for an imported answer without a case."""
+
+    response_id: int
+    case_id: int
+    customer_id: int
+    kind: str
+    score: int
+    negative: bool
+    changed: bool = False
+    negative_before: bool = False  # a changed answer: whether the one it replaced was negative
+
+
+Event = MessageReceived | ReplyQueued | CaseEventRecorded | SlaTimer | CustomerSignalsChanged | SurveyAnswered
 Subscriber = Task[..., Any] | Callable[[Any], None]
 Predicate = Callable[[Any], bool]
 

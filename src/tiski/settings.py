@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "tiski.automation",
     "tiski.macros",
     "tiski.proactive",
+    "tiski.surveys",
+    "tiski.knowledge",
     "tiski.console",
     "tiski.api",
     "tiski.simulators",

@@ -14,6 +14,15 @@ from tests.api.conftest import Api
 from tiski.automation.models import Rule, RuleRun
 from tiski.cases.models import Case
 
+
+@pytest.fixture(autouse=True)
+def _without_default_rules(db):  # type: ignore[no-untyped-def]
+    """Start from no rules: the ones every installation gets (tiski.surveys' low-score rule) are not tested here."""
+    from tiski.automation.models import Rule
+
+    Rule.objects.all().delete()
+
+
 pytestmark = pytest.mark.django_db
 
 VIP = {

@@ -24,6 +24,15 @@ from tiski.channels.services import Receipt
 from tiski.customers.models import Customer
 from tiski.notifications.models import Notification
 
+
+@pytest.fixture(autouse=True)
+def _without_default_rules(db):  # type: ignore[no-untyped-def]
+    """Start from no rules: the ones every installation gets (tiski.surveys' low-score rule) are not tested here."""
+    from tiski.automation.models import Rule
+
+    Rule.objects.all().delete()
+
+
 pytestmark = pytest.mark.django_db
 Receive = Callable[..., Receipt]
 

@@ -13,6 +13,15 @@ from tiski.automation.models import Rule, RuleRun
 from tiski.automation.services import rule_save
 from tiski.channels.services import Receipt
 
+
+@pytest.fixture(autouse=True)
+def _without_default_rules(db):  # type: ignore[no-untyped-def]
+    """Start from no rules: the ones every installation gets (tiski.surveys' low-score rule) are not tested here."""
+    from tiski.automation.models import Rule
+
+    Rule.objects.all().delete()
+
+
 pytestmark = pytest.mark.django_db
 
 FORM = {

@@ -294,8 +294,8 @@ def test_case_page_with_history_costs_a_bounded_number_of_queries(
     _records(anssi)
     cases = _history(anssi, email_channel, agent, cases=20, messages=10)
     # signals: 2 queries whatever the number of rules; calls: the screen-pop's, whether one can dial out, and the
-    # case's callback request; service levels: its clocks
-    with django_assert_max_num_queries(41):
+    # case's callback request; service levels: its clocks; surveys: the feedback panel's invitations and answers
+    with django_assert_max_num_queries(42):
         response = agent_client.get(reverse("console:case", args=[cases[0].reference]))
     assert response.status_code == 200
 

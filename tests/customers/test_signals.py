@@ -59,6 +59,7 @@ def test_default_rules_are_installed_in_order():
         "Order late",
         "Invoice in collection",
         "Unhappy last time",
+        "Negative last survey",
         "Contract renewal due",
         "VIP",
     ]

@@ -27,10 +27,17 @@ VIEW_SENT_MAIL: Final = "accounts.view_sent_mail"  # the local mailbox of `tiski
 VIEW_QUARANTINE: Final = "tiski_channels.view_quarantinedmail"  # mail that could not be stored, kept raw
 CHANGE_QUARANTINE: Final = "tiski_channels.change_quarantinedmail"  # re-process or dismiss it
 SUPERVISE: Final = "routing.supervise"  # the live supervisor view; reassign work, set others' presence
+VIEW_ARTICLES: Final = "knowledge.view_article"  # read internal knowledge articles in the console
+WRITE_ARTICLES: Final = "knowledge.change_article"  # write articles and their language versions (as drafts)
+PUBLISH_ARTICLES: Final = "knowledge.publish_article"  # review, publish and archive articles
+PARTNER_ARTICLES: Final = "knowledge.view_partner_articles"  # read partner articles in the partner portal
 
 _AGENT_PERMS = [WORK_CASES, VIEW_CUSTOMERS, CHANGE_CUSTOMERS, "customers.add_customer"]
+_AGENT_PERMS += [VIEW_ARTICLES, WRITE_ARTICLES, "knowledge.add_article"]  # read and draft knowledge articles
 _LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY, MERGE_CUSTOMERS, SUPERVISE]
 _LEAD_PERMS += ["macros.manage_shared_macros"]  # create and change shared macros (tiski.macros)
+_LEAD_PERMS += [PUBLISH_ARTICLES]  # review, publish and archive knowledge articles
+_LEAD_PERMS += ["surveys.view_surveyresponse"]  # the survey responses page and API (tiski.surveys)
 _ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
 
 # Administrators also manage everything in these apps through the admin (channels, teams, users, categories …).
@@ -48,6 +55,8 @@ ADMIN_APPS: Final = (
     "automation",
     "macros",
     "proactive",
+    "surveys",
+    "knowledge",
     "auth",
 )
 

@@ -9,7 +9,9 @@ from tiski.api.auth import TokenAuth
 from tiski.api.errors import exception_handlers_install
 from tiski.api.parser import ApiParser
 from tiski.automation import api as automation_api
+from tiski.knowledge import api as knowledge_api
 from tiski.proactive import api as proactive_api
+from tiski.surveys import api as surveys_api
 
 DESCRIPTION = """\
 The API of Tiski for integrators: customers, cases, messages and internal notes.
@@ -40,3 +42,5 @@ api.add_router("", customer_data.router)
 api.add_router("", callbacks.router)
 api.add_router("", automation_api.router)
 api.add_router("", proactive_api.router)
+api.add_router("", knowledge_api.router)
+api.add_router("", surveys_api.router)

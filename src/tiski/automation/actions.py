@@ -158,7 +158,8 @@ ACTIONS: dict[str, ActionSpec] = {
             gettext_lazy("Create a linked case"),
             (
                 Param("subject", "line", gettext_lazy("Subject")),
-                Param("team", "team", gettext_lazy("Team"), required=False),
+                Param("team", "team", gettext_lazy("Team (empty: the case's team)"), required=False),
+                Param("type", "choice", gettext_lazy("Type (empty: the case's type)"), False, _case_choices("type")),
                 Param("note", "text", gettext_lazy("Note on the new case"), required=False),
             ),
         ),
@@ -499,12 +500,12 @@ def _escalate(run: _Run, action: dict[str, Any]) -> None:
 def _linked_case(run: _Run, action: dict[str, Any]) -> None:
     from tiski.cases.services import case_create, note_add
 
-    team = _resolve(action)
+    team = _resolve(action) or run.case.team
     linked = case_create(
         customer=run.case.customer,
         subject=render(action["subject"], run.values),
         actor=run.actor,
-        type=run.case.type,
+        type=action.get("type") or run.case.type,
     )
     linked.related.add(run.case)
     linked.parent = run.case

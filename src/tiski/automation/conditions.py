@@ -55,6 +55,10 @@ def _metrics() -> list[tuple[str, str]]:
     return [(str(value), str(label)) for value, label in SlaClock.Metric.choices]
 
 
+def _survey_kinds() -> list[tuple[str, str]]:
+    return [("csat", "CSAT"), ("nps", "NPS")]
+
+
 FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
@@ -80,6 +84,10 @@ FIELDS: dict[str, Field] = {
         Field("event.old_status", gettext_lazy("Previous status (status changes)"), "choice", _choices("status"), True),
         Field("event.signal_gained", gettext_lazy("Signals the customer gained (signal changes)"), "list", None, True),
         Field("event.signal_lost", gettext_lazy("Signals the customer lost (signal changes)"), "list", None, True),
+        Field("survey.kind", gettext_lazy("Survey (CSAT or NPS)"), "choice", _survey_kinds, event_only=True),
+        Field("survey.score", gettext_lazy("Survey score"), "number", event_only=True),
+        Field("survey.negative", gettext_lazy("Survey score is low (CSAT 1–2, NPS 0–6)"), "bool", event_only=True),
+        Field("survey.comment", gettext_lazy("Survey comment"), "text", event_only=True),
     )
 }
 

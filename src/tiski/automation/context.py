@@ -121,7 +121,7 @@ def context_for(
         context["message.automatic"] = row["auto_submitted"]
         _extras({case_id: context}, {case_id: row["case__customer_id"]}, fields)
     for key, value in (event or {}).items():
-        context[f"event.{key}"] = value
+        context[key if "." in key else f"event.{key}"] = value  # "survey.score" as it is
     return context
 
 

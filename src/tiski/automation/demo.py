@@ -67,7 +67,7 @@ def demo_rules_create() -> int:
     """Create the demo's automation rules (once); return how many were created."""
     from tiski.automation.models import Rule
 
-    if Rule.objects.exists():
+    if Rule.objects.filter(name__in=[data["name"] for data in RULES]).exists():
         return 0
     for data in RULES:
         rule_save(data=data, actor=None)

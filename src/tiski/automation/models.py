@@ -17,6 +17,7 @@ class Rule(models.Model):
         SLA_BREACHED = "sla_breached", _("A service level is missed")
         SIGNAL_CHANGED = "signal_changed", _("A customer's signal changes")
         STATUS_FOR = "status_for", _("A case stays in a status for a time")
+        SURVEY_ANSWERED = "survey_answered", _("A customer answers a survey")
 
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)

@@ -194,6 +194,8 @@ def _field_known_on(name: str, trigger: str) -> bool:
         return trigger == Trigger.STATUS_CHANGED
     if name in ("event.signal_gained", "event.signal_lost"):
         return trigger == Trigger.SIGNAL_CHANGED
+    if name.startswith("survey."):
+        return trigger == Trigger.SURVEY_ANSWERED
     return True
 
 
@@ -281,6 +283,15 @@ def rules_run_for_case_event(*, trigger: str, case_id: int, event_id: int, chain
             return rules_run(trigger=trigger, case_id=case_id, channel_kind=channel_kind_of(case_id), event=event)
     finally:
         _chain.reset(token)
+
+
+def rules_run_for_survey(*, case_id: int, survey: dict[str, Any]) -> int:
+    """Run the "survey answered" rules on the surveyed case CASE_ID (after the answer committed, in a transaction
+    of their own); SURVEY holds the answer's fields (survey.kind, survey.score, survey.negative, survey.comment)."""
+    with transaction.atomic():
+        return rules_run(
+            trigger=Trigger.SURVEY_ANSWERED, case_id=case_id, channel_kind=channel_kind_of(case_id), event=survey
+        )
 
 
 SIGNAL_CASES_MAX = 20  # a customer's open cases a signal change runs the rules on (the newest)
@@ -472,7 +483,9 @@ def rule_dry_run(*, data: Mapping[str, Any], limit: int = DRY_RUN_CASES, show: i
     """
     fields = rule_clean(data)
     conditions = fields["conditions"]
-    ignored = sorted({str(FIELDS[name].label) for name in conditions_fields(conditions) if name.startswith("event.")})
+    ignored = sorted(
+        {str(FIELDS[name].label) for name in conditions_fields(conditions) if name.startswith(_EVENT_PREFIXES)}
+    )
     conditions = _without_event_fields(conditions)
     cases = Case.objects.order_by("-created_at", "-pk")
     if fields["channel_kinds"]:
@@ -498,12 +511,15 @@ def rule_dry_run(*, data: Mapping[str, Any], limit: int = DRY_RUN_CASES, show: i
     )
 
 
+_EVENT_PREFIXES = ("event.", "survey.")  # known only when the event happens
+
+
 def _without_event_fields(tree: Mapping[str, Any]) -> dict[str, Any]:
     mode, items = next(iter(tree.items()))
     kept = []
     for item in items:
         if "field" in item:
-            if not item["field"].startswith("event."):
+            if not item["field"].startswith(_EVENT_PREFIXES):
                 kept.append(item)
         else:
             kept.append(_without_event_fields(item))

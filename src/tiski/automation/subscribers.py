@@ -24,6 +24,7 @@ def connect() -> None:
     events.subscribe(events.CaseEventRecorded, on_case_event, when=lambda e: e.kind in _CASE_TRIGGERS, inside=True)
     events.subscribe(events.SlaTimer, on_sla_timer, inside=True)
     events.subscribe(events.CustomerSignalsChanged, on_signals, inside=True)
+    events.subscribe(events.SurveyAnswered, on_survey, inside=True)
     post_save.connect(services.rules_forget, sender=Rule, dispatch_uid="automation.forget.save")
     post_delete.connect(services.rules_forget, sender=Rule, dispatch_uid="automation.forget.delete")
 
@@ -68,3 +69,27 @@ def on_sla_timer(event: events.SlaTimer) -> None:
 def on_signals(event: events.CustomerSignalsChanged) -> None:
     if services.has_rules(Trigger.SIGNAL_CHANGED):
         services.rules_run_for_signals(customer_id=event.customer_id, gained=event.gained, lost=event.lost)
+
+
+def on_survey(event: events.SurveyAnswered) -> None:
+    """Run the "survey answered" rules on the surveyed case (published after the answer committed).
+
+    A changed answer runs them again only when it turned negative: a customer correcting 1 to 2 must not get a
+    second follow-up. Anonymous answers (no case) run no rules.
+    """
+    if not event.case_id or not services.has_rules(Trigger.SURVEY_ANSWERED):
+        return
+    if event.changed and (event.negative == event.negative_before or not event.negative):
+        return
+    from tiski.surveys.models import SurveyResponse
+
+    comment = SurveyResponse.objects.filter(pk=event.response_id).values_list("comment", flat=True).first() or ""
+    services.rules_run_for_survey(
+        case_id=event.case_id,
+        survey={
+            "survey.kind": event.kind,
+            "survey.score": event.score,
+            "survey.negative": event.negative,
+            "survey.comment": comment,
+        },
+    )

@@ -30,6 +30,8 @@ PLACEHOLDERS = (
     "agent.first_name",
     "company",
     "sla.due",
+    "survey.score",
+    "survey.comment",
 )
 
 _engine = Engine(autoescape=False, libraries={}, builtins=["django.template.defaultfilters"])
@@ -66,7 +68,21 @@ def placeholder_values(*, case: Case, actor: User | None) -> dict[str, Any]:
         "agent": {"name": agent_name, "first_name": _first(agent_name)},
         "company": company_name(),
         "sla": {"due": _due_text(case, customer.language or settings.LANGUAGE_CODE)},
+        "survey": _survey_values(case),
     }
+
+
+def _survey_values(case: Case) -> dict[str, Any]:
+    """The case's latest survey answer (score, comment, kind), or empty values."""
+    from tiski.surveys.models import SurveyResponse
+
+    row = (
+        SurveyResponse.objects.filter(case_id=case.pk)
+        .order_by("-answered_at", "-pk")
+        .values("score", "comment", "kind")
+        .first()
+    )
+    return {"score": row["score"], "comment": row["comment"], "kind": row["kind"].upper()} if row else {}
 
 
 def _due_text(case: Case, language: str) -> str:

@@ -272,6 +272,8 @@ class CaseEvent(models.Model):
         CALLBACK_CLOSED = "callback_closed", _("Callback request closed")
         SLA_WARNING = "sla_warning", _("Service level at risk")
         SLA_BREACHED = "sla_breached", _("Service level missed")
+        SURVEY_SENT = "survey_sent", _("Survey sent")
+        SURVEY_ANSWERED = "survey_answered", _("Survey answered")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

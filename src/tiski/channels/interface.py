@@ -73,6 +73,7 @@ class OutboundMessage:
     in_reply_to: Sequence[str] = ()
     attachments: Sequence[OutboundAttachment] = field(default_factory=tuple)
     automatic: bool = False  # sent by Tiski itself (an acknowledgement): marked so autoresponders stay quiet
+    body_html: str = ""  # Tiski's own formatted text (a survey's score buttons), sanitised; else the text is shown
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ def outbound_from_message(message: Message) -> OutboundMessage:
         language=case.customer.language,
         in_reply_to=earlier_ids,
         automatic=message.author == Message.Author.SYSTEM,
+        body_html=message.body_html if message.author == Message.Author.SYSTEM else "",
         attachments=[OutboundAttachment(a.filename, a.content_type, a.file.read()) for a in message.attachments.all()],
     )
 

@@ -63,6 +63,8 @@ MODEL_LABELS = (
     gettext_noop("Callback request closed"),
     gettext_noop("Service level at risk"),
     gettext_noop("Service level missed"),
+    gettext_noop("Survey sent"),
+    gettext_noop("Survey answered"),
     # CannedReply (its admin)
     gettext_noop("canned reply"),
     gettext_noop("canned replies"),

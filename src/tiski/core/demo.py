@@ -35,11 +35,13 @@ from tiski.core.demo_routing import demo_routing_ensure, demo_work_create
 from tiski.customers.matching import match_keys_rebuild, suggestions_refresh
 from tiski.customers.models import Customer, Identity, Organization
 from tiski.customers.services import Handle
+from tiski.knowledge.demo import demo_knowledge_create
 from tiski.macros.demo import demo_macros_create
 from tiski.notifications.models import Follow
 from tiski.proactive.demo import demo_proactive_create
 from tiski.routing.models import Queue
 from tiski.routing.subscribers import routing_intake_paused
+from tiski.surveys.demo import demo_surveys_create
 
 COMPANY = "Pohjolan Pyörä ja Ulkoilu Oy"
 DOMAIN = "pohjolanpyora.example"
@@ -1115,7 +1117,9 @@ def demo_load(*, seed: int = SEED) -> DemoResult:
         demo_proactive_create(customers=customers, now=now)  # the tyre hotel, renewals, the icy evening
         _follows_create(base=base, anssi=customers[0])
         demo_macros_create(users=base.users)
+        demo_knowledge_create(users=base.users, case_categories=base.categories)  # articles in Finnish and English
         demo_rules_create()  # after the history: the rules act on what arrives while the demo runs
+        demo_surveys_create(now=now)  # answered surveys; the low scores' follow-up tasks by the default rule
         match_keys_rebuild()
         for provisional in Customer.objects.filter(provisional=True):
             suggestions_refresh(customer=provisional)

@@ -53,6 +53,13 @@ SIGNALS: list[dict[str, Any]] = [
         "latest_only": True,
         "conditions": [{"field": "attributes.score", "op": "lte", "value": 2}],
     },
+    {  # kept up to date by tiski.surveys (its migration 0002 adds it to installations older than it)
+        "label": "Negative last survey",
+        "label_fi": "Kielteinen palaute viimeksi",
+        "level": "amber",
+        "subject": "customer",
+        "conditions": [{"field": "last_survey_negative", "op": "eq", "value": True}],
+    },
     {
         "label": "Contract renewal due",
         "label_fi": "Sopimus uusittavana",

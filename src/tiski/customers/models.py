@@ -50,6 +50,11 @@ class Customer(models.Model):
     )
     name_key = models.CharField(max_length=200, blank=True, editable=False, help_text="The name folded for matching")
     marketing_suppressed = models.BooleanField(_("do not market"), default=False)
+    last_survey_score = models.SmallIntegerField(_("last survey score"), null=True, blank=True, editable=False)
+    last_survey_negative = models.BooleanField(
+        _("last survey negative"), default=False, editable=False, help_text=_("CSAT 1–2 or NPS 0–6")
+    )
+    last_survey_at = models.DateTimeField(_("last survey answered"), null=True, blank=True, editable=False)
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -19,6 +19,9 @@ Client → server
   ``transcript``   {email?} — e-mail the transcript (to EMAIL, else the customer's known address).
   ``leave_message`` {id?, name, email, text} — no session needed: a case answered by email.
   ``callback``     {id?, name, phone, time?, topic?, email?} — no session needed: a callback request.
+  ``deflection`` (on hello with prechat, leave_message, callback): the widget's id for the help-centre articles it
+  suggested while the customer typed; the chat or message is then counted as a contact made anyway.
+  ``survey_answer`` {token, score, comment?} — the answer to a ``survey`` card (the token is its signed link).
 
 Server → client
   ``welcome``   {token, case (reference or null), history: [message…], online, status, prechat: {enabled,
@@ -30,6 +33,9 @@ Server → client
   ``online``    {online} — when agents come online or leave while the widget is open
   ``notice``    {text} — a confirmation (transcript sent, message left, callback requested)
   ``ended``     {} — the chat was ended
+  ``survey``    {token, kind, question, low, high, low_label, high_label, comment_label, send, thanks, url} — the
+                satisfaction survey's end card, after the case is solved (tiski.surveys); answered with
+                ``survey_answer``, acknowledged with ``survey_thanks`` {text}
   ``error``     {code, text} — codes: bad_request, session_unknown, session_ended, message_invalid,
                 prechat_invalid, identity_invalid, identity_expired, offline_unavailable, no_email, rate_limited
                 (more than 30 frames in 10 s; the frame was dropped)
@@ -57,6 +63,7 @@ from tiski.channels.chat import selectors, services
 from tiski.channels.chat.exceptions import ChatError, ChatOfflineUnavailableError, ChatSessionUnknownError
 from tiski.channels.chat.models import ChatSession
 from tiski.channels.models import Channel, ChannelKind
+from tiski.knowledge.helpcentre.services import deflection_contacted
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +203,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "transcript": self._transcript,
             "leave_message": self._leave_message,
             "callback": self._callback,
+            "survey_answer": self._survey_answer,
         }.get(content["type"])
         if handler is None:
             await self._error("bad_request", f"Unknown frame type {content['type'][:40]!r}.")
@@ -228,6 +236,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 session, token = await database_sync_to_async(services.chat_session_start)(
                     channel=self.channel, language=self.language, prechat=prechat
                 )
+                if prechat is not None:
+                    await database_sync_to_async(_deflection_contacted)(content)
         await self._attach(session, token)
         await self._welcome()
 
@@ -337,6 +347,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             language=self.language,
             client_id=str(content.get("id") or ""),
         )
+        await database_sync_to_async(_deflection_contacted)(content)
         text = _("Thank you! We will answer by email (case %(reference)s).") % {"reference": receipt.case.reference}
         await self.send_json({"type": "notice", "text": text, "case": receipt.case.reference})
 
@@ -351,10 +362,33 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             language=self.language,
             client_id=str(content.get("id") or ""),
         )
+        await database_sync_to_async(_deflection_contacted)(content)
         text = _("Thank you! We will call you back (case %(reference)s).") % {"reference": receipt.case.reference}
         await self.send_json({"type": "notice", "text": text, "case": receipt.case.reference})
 
+    async def _survey_answer(self, content: dict[str, Any]) -> None:
+        from tiski.surveys.links import SurveyLinkError
+        from tiski.surveys.services import SurveyInvalidError, survey_answer_by_token, survey_chat_text
+
+        try:
+            await database_sync_to_async(survey_answer_by_token)(
+                token=str(content.get("token") or ""),
+                score=content.get("score"),
+                comment=str(content.get("comment") or ""),
+                source="chat",
+            )
+        except SurveyLinkError as error:
+            await self._error(f"survey_{error.code}", survey_chat_text(error.code))
+            return
+        except SurveyInvalidError as error:
+            await self._error("survey_invalid", str(error))
+            return
+        await self.send_json({"type": "survey_thanks", "text": survey_chat_text("thanks")})
+
     # --- group messages ------------------------------------------------------------------------------------
+
+    async def chat_survey(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["survey"])
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         await self.send_json(event["message"])
@@ -399,6 +433,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _error(self, code: str, text: str) -> None:
         await self.send_json({"type": "error", "code": code, "text": text})
+
+
+def _deflection_contacted(content: dict[str, Any]) -> None:
+    """Count a chat started or a message left after the help centre suggested articles (frame's ``deflection``)."""
+    deflection_contacted(session=str(content.get("deflection") or ""))
 
 
 def _language(value: Any) -> str:

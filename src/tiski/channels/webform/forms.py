@@ -103,6 +103,8 @@ class ContactForm(forms.Form):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
     form_token = forms.CharField(widget=forms.HiddenInput)
+    # The id under which the help centre counted the articles it suggested while the visitor typed (deflection).
+    deflection = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -41,6 +41,7 @@ from tiski.channels.webform.services import (
     webform_channel_get,
     webform_submit,
 )
+from tiski.knowledge.helpcentre.services import deflection_contacted
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def _too_large(request: HttpRequest) -> bool:
 
 def _form_again(request: HttpRequest) -> ContactForm:
     """Return an unbound form showing what the visitor sent, with a fresh token when theirs is invalid."""
-    values = {key: request.POST.get(key, "") for key in ("name", "email", "phone", "topic", "message")}
+    values = {key: request.POST.get(key, "") for key in ("name", "email", "phone", "topic", "message", "deflection")}
     return ContactForm(initial={**values, "form_token": request.POST.get("form_token") or form_token_issue()})
 
 
@@ -187,6 +188,7 @@ def contact_form(request: HttpRequest, channel_id: int | None = None) -> HttpRes
                 return _to_receipt(request, channel=channel, message_id=None)
             if form.is_valid():
                 receipt = webform_submit(channel=channel, submission=form.submission(language=language))
+                deflection_contacted(session=form.cleaned_data.get("deflection") or "")
                 return _to_receipt(request, channel=channel, message_id=receipt.message.pk)
             if "form_token" in form.errors:
                 renewed = request.POST.copy()

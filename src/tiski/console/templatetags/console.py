@@ -209,6 +209,10 @@ def event_text(event: CaseEvent) -> str:
         return proactive_event_text(data)
     if kind in (CaseEvent.Kind.SLA_WARNING, CaseEvent.Kind.SLA_BREACHED):
         return _sla_text(kind, data)
+    if kind in (CaseEvent.Kind.SURVEY_SENT, CaseEvent.Kind.SURVEY_ANSWERED):
+        from tiski.surveys.selectors import survey_event_text
+
+        return survey_event_text(kind, data)
     if kind == CaseEvent.Kind.CALL_ENDED:
         return _("Call to %(number)s ended · %(duration)s · %(actor)s") % {
             "number": data.get("number") or "–",

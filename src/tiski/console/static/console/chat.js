@@ -172,16 +172,44 @@
     document.getElementById("canned-q").setAttribute("aria-activedescendant", next.id);
   }
 
-  function insert(option) {
+  // Put TEXT into the reply at the cursor (replacing a selection), as a canned reply or an article is inserted.
+  function insertText(text) {
     var field = reply();
-    if (!field || !option) return;
-    var text = option.getAttribute("data-canned-text") || "";
+    if (!field) return false;
     var start = field.selectionStart || 0;
     var end = field.selectionEnd || 0;
     field.value = field.value.slice(0, start) + text + field.value.slice(end);
-    cannedClose(true);
+    field.focus();
     field.selectionStart = field.selectionEnd = start + text.length;
     field.dispatchEvent(new Event("input", { bubbles: true }));
+    return true;
+  }
+
+  function insert(option) {
+    if (!option) return;
+    cannedClose(true);
+    insertText(option.getAttribute("data-canned-text") || "");
+  }
+
+  // --- knowledge articles: "Insert text" / "Insert link" in the case's knowledge panel, each use recorded ----
+  function articleInsert(button) {
+    var tab = document.getElementById("tab-reply");
+    if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+    var field = reply();
+    var text = button.getAttribute("data-kb-text") || "";
+    if (field && field.value && !/\s$/.test(field.value.slice(0, field.selectionStart || 0))) text = "\n\n" + text;
+    if (!insertText(text)) return;
+    var item = button.closest("[data-translation]");
+    var list = button.closest("[data-use-url]");
+    if (!item || !list) return;
+    var body = new URLSearchParams({
+      translation: item.getAttribute("data-translation"),
+      how: button.getAttribute("data-kb-insert"),
+      rank: item.getAttribute("data-rank") || ""
+    });
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    fetch(list.getAttribute("data-use-url"), { method: "POST", body: body, headers: headers, credentials: "same-origin" })
+      .then(function (answer) { if (answer.ok) item.classList.add("kb-article--used"); });
   }
 
   document.addEventListener("click", function (event) {
@@ -192,6 +220,8 @@
     }
     var option = event.target.closest("#canned-list [role=option]");
     if (option) { insert(option); return; }
+    var article = event.target.closest("[data-kb-insert]");
+    if (article) { event.preventDefault(); articleInsert(article); return; }
     var box = picker();
     if (box && !box.hidden && !box.contains(event.target)) cannedClose(false);
   });

@@ -28,7 +28,8 @@
       leave: "Leave a message", callback: "Request a callback", message: "Message", phone: "Phone number",
       time: "Preferred time", submit: "Send", sendTranscript: "Send transcript", reconnecting: "Reconnecting…",
       notSent: "not sent yet", identityFailed: "We could not sign you in automatically; please fill in the form.",
-      chatAnyway: "Chat anyway", file: "file", uploading: "Sending the file…"
+      chatAnyway: "Chat anyway", file: "file", uploading: "Sending the file…",
+      suggest: "Articles that may help", suggestNote: "Opens in a new tab; your text stays here."
     },
     fi: {
       open: "Chattaa kanssamme", title: "Asiakaspalvelu", close: "Sulje chat", send: "Lähetä", attach: "Liitä tiedosto",
@@ -43,7 +44,8 @@
       leave: "Jätä viesti", callback: "Pyydä soittoa", message: "Viesti", phone: "Puhelinnumero",
       time: "Toivottu soittoaika", submit: "Lähetä", sendTranscript: "Lähetä keskustelu", reconnecting: "Yhdistetään uudelleen…",
       notSent: "ei vielä lähetetty", identityFailed: "Automaattinen tunnistus ei onnistunut; täytä lomake.",
-      chatAnyway: "Chattaa silti", file: "tiedosto", uploading: "Lähetetään tiedostoa…"
+      chatAnyway: "Chattaa silti", file: "tiedosto", uploading: "Lähetetään tiedostoa…",
+      suggest: "Artikkeleita, jotka voivat auttaa", suggestNote: "Avautuu uuteen välilehteen; tekstisi pysyy tässä."
     }
   }[lang];
 
@@ -75,6 +77,40 @@
     return el("div", { "class": "tiski-field" }, [
       el("label", { "for": "tiski-" + id, text: label + (required ? "" : " (" + T.optional + ")") }), input
     ]);
+  }
+
+  // Help-centre suggestions while the customer types in the pre-chat and offline forms (deflection, counted
+  // under one id per browser tab: suggestions shown, article opened, chat started or message left anyway).
+  var deflection = null;
+  try { deflection = sessionStorage.getItem(KEY + "-deflection"); } catch (e) { /* ignore */ }
+  if (!deflection) { deflection = uid().replace(/[^A-Za-z0-9_-]/g, ""); try { sessionStorage.setItem(KEY + "-deflection", deflection); } catch (e) { /* ignore */ } }
+  function suggestions(inputs) {
+    var list = el("ul", { "class": "tiski-suggest__list" });
+    var box = el("div", { "class": "tiski-suggest", "aria-live": "polite", hidden: "hidden" }, [
+      el("p", { "class": "tiski-suggest__title", text: T.suggest }), list, el("p", { "class": "tiski-suggest__note", text: T.suggestNote })
+    ]);
+    var timer = null, last = "", sequence = 0;
+    function show(articles) {
+      list.textContent = "";
+      articles.forEach(function (a) {
+        list.appendChild(el("li", {}, [el("a", { href: a.url, target: "_blank", rel: "noopener" }, [
+          el("span", { "class": "tiski-suggest__name", text: a.title }), a.snippet ? el("span", { "class": "tiski-suggest__snippet", text: a.snippet }) : null
+        ])]));
+      });
+      box.hidden = !articles.length;
+    }
+    function run() {
+      var q = inputs.map(function (i) { return i.value; }).join(" ").replace(/\s+/g, " ").trim().slice(0, 200);
+      if (q === last) return;
+      last = q;
+      var mine = ++sequence;
+      if (q.length < 3 || !window.fetch) { show([]); return; }
+      var url = base + "help/" + lang + "/suggest?channel=chat&session=" + encodeURIComponent(deflection) + "&q=" + encodeURIComponent(q);
+      fetch(url).then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && mine === sequence) show(data.articles || []); }).catch(function () { /* only a help */ });
+    }
+    inputs.forEach(function (i) { i.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 450); }); });
+    return box;
   }
 
   var ICONS = {
@@ -127,17 +163,20 @@
     field("topic", T.topic, "text", false),
     el("button", { type: "submit", "class": "tiski-send", text: T.start })
   ]);
+  prechat.insertBefore(suggestions([prechat.querySelector("#tiski-topic")]), prechat.lastChild);
   var leaveForm = el("form", { "class": "tiski-form tiski-leave" }, [
     field("leave-name", T.name, "text", false, { autocomplete: "name" }),
     field("leave-email", T.email, "email", true, { autocomplete: "email" }), field("leave-text", T.message, "textarea", true),
     el("button", { type: "submit", "class": "tiski-send", text: T.submit })
   ]);
+  leaveForm.insertBefore(suggestions([leaveForm.querySelector("#tiski-leave-text")]), leaveForm.lastChild);
   var callbackForm = el("form", { "class": "tiski-form tiski-callback" }, [
     field("cb-name", T.name, "text", false, { autocomplete: "name" }),
     field("cb-phone", T.phone, "tel", true, { autocomplete: "tel" }), field("cb-topic", T.topic, "text", false),
     field("cb-time", T.time, "text", false),
     el("button", { type: "submit", "class": "tiski-send", text: T.submit })
   ]);
+  callbackForm.insertBefore(suggestions([callbackForm.querySelector("#tiski-cb-topic")]), callbackForm.lastChild);
   callbackForm.hidden = true;
   function choose(showLeave) {
     leaveForm.hidden = !showLeave; callbackForm.hidden = showLeave;
@@ -225,6 +264,34 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // The satisfaction survey's end card (tiski.surveys): the scale as buttons, an optional comment, sent on the socket.
+  function showSurvey(s) {
+    if (log.querySelector(".tiski-survey[data-token='" + s.token + "']")) return;
+    var chosen = null;
+    var buttons = [];
+    var scale = el("div", { "class": "tiski-survey-scale" + (s.high - s.low > 5 ? " tiski-survey-scale--wide" : ""), role: "group", "aria-label": s.question });
+    for (var n = s.low; n <= s.high; n++) {
+      (function (score) {
+        var b = el("button", { type: "button", "class": "tiski-survey-score", "aria-pressed": "false", text: String(score), onclick: function () {
+          chosen = score; buttons.forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); }); sendButton.disabled = false;
+        } });
+        buttons.push(b); scale.appendChild(b);
+      })(n);
+    }
+    var comment = el("textarea", { id: "tiski-survey-comment", rows: "2", "class": "tiski-input" });
+    var sendButton = el("button", { type: "button", "class": "tiski-send", text: s.send, disabled: "disabled", onclick: function () {
+      if (chosen === null) return;
+      send({ type: "survey_answer", token: s.token, score: chosen, comment: comment.value });
+    } });
+    var card = el("li", { "class": "tiski-msg tiski-survey", "data-token": s.token }, [
+      el("p", { "class": "tiski-survey-question", text: s.question }), scale,
+      el("p", { "class": "tiski-survey-ends" }, [el("span", { text: s.low + " = " + s.low_label }), el("span", { text: s.high + " = " + s.high_label })]),
+      el("label", { "for": "tiski-survey-comment", text: s.comment_label }), comment, sendButton
+    ]);
+    log.appendChild(card);
+    log.scrollTop = log.scrollHeight;
+  }
+
   function showError(text) {
     errorBox.textContent = text; errorBox.hidden = !text;
     if (text) setTimeout(function () { if (errorBox.textContent === text) { errorBox.hidden = true; } }, 8000);
@@ -250,7 +317,7 @@
   function hello(prechatData) {
     var frame = { type: "hello", lang: lang, token: state.token || undefined };
     if (!state.token && identityToken && !identityFailed) frame.identity_token = identityToken;
-    if (prechatData) frame.prechat = prechatData;
+    if (prechatData) { frame.prechat = prechatData; frame.deflection = deflection; }
     send(frame);
   }
   function flush() {
@@ -281,6 +348,12 @@
       case "queue": state.queue = data; break;
       case "online": state.online = data.online; if (state.welcome) state.welcome.online = data.online; break;
       case "notice": showMessage({ id: "n" + Date.now(), author: "system", text: data.text }); break;
+      case "survey": showSurvey(data); break;
+      case "survey_thanks":
+        log.querySelectorAll(".tiski-survey").forEach(function (card) {
+          card.textContent = ""; card.appendChild(el("p", { "class": "tiski-survey-thanks", text: data.text }));
+        });
+        break;
       case "ended":
         state.ended = true; state.token = null; state.queue = null; store("token", null); store("pending", null); pending = [];
         break;
@@ -358,12 +431,12 @@
   leaveForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var f = leaveForm.elements;
-    if (send({ type: "leave_message", id: uid(), name: f["leave-name"].value, email: f["leave-email"].value, text: f["leave-text"].value })) leaveForm.reset();
+    if (send({ type: "leave_message", id: uid(), deflection: deflection, name: f["leave-name"].value, email: f["leave-email"].value, text: f["leave-text"].value })) leaveForm.reset();
   });
   callbackForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var f = callbackForm.elements;
-    if (send({ type: "callback", id: uid(), name: f["cb-name"].value, phone: f["cb-phone"].value, topic: f["cb-topic"].value, time: f["cb-time"].value })) callbackForm.reset();
+    if (send({ type: "callback", id: uid(), deflection: deflection, name: f["cb-name"].value, phone: f["cb-phone"].value, topic: f["cb-topic"].value, time: f["cb-time"].value })) callbackForm.reset();
   });
 
   // A chat in progress comes back after a reload: reconnect at once, reopen the panel if it was open.
