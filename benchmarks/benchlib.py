@@ -36,6 +36,20 @@ def pg_database(admin_url: str, name: str, *, create: bool, reuse: bool = False)
     return f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
 
 
+def database_arguments(parser: Any, *, pg_name: str) -> None:
+    """Add the options of a benchmark on a throw-away database: --db, --postgres-url, --pg-name, --keep,
+    --reuse, --workdir (what django_bench reads)."""
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TISKI_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--pg-name", default=pg_name, help="name of the throw-away PostgreSQL database")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a kept database (no seeding)")
+    parser.add_argument("--workdir", help="data directory (default: a fresh temporary one)")
+
+
 def machine() -> dict[str, Any]:
     """Return the CPU model, cores, memory and Python version, for the results."""
     model = ""

@@ -28,26 +28,20 @@ import sys
 import time
 from typing import Any
 
-from benchlib import django_bench, machine, percentile
+from benchlib import database_arguments, django_bench, machine, percentile
 from kb_search import seed
 
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "tiski_bench_kb_suggest"
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    database_arguments(parser, pg_name=PG_BENCH_DB)
     parser.add_argument("--quick", action="store_true", help="5,000 articles, 200 cases, 1 run")
     parser.add_argument("--articles", type=int, help="articles to seed (default 50,000; 5,000 with --quick)")
     parser.add_argument("--cases", type=int, help="cases to suggest for (default 1,000; 200 with --quick)")
     parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; 1 with --quick)")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--postgres-url", default=os.environ.get("TISKI_BENCH_POSTGRES_URL", PG_ADMIN_URL))
-    parser.add_argument("--pg-name", default=PG_BENCH_DB, help="name of the throw-away PostgreSQL database")
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
-    parser.add_argument("--reuse", action="store_true", help="reuse a kept database (no seeding)")
-    parser.add_argument("--workdir", help="data directory (default: a fresh temporary one)")
     args = parser.parse_args()
     args.articles = args.articles or (5_000 if args.quick else 50_000)
     args.cases = args.cases or (200 if args.quick else 1_000)
