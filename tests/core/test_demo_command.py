@@ -104,6 +104,15 @@ def test_demo_prints_logins_links_and_a_token(demo: DemoProcess) -> None:
     assert "Loaded the demo company" in out
 
 
+def test_the_help_centre_serves_the_demo_articles_in_finnish_and_english(demo: DemoProcess) -> None:
+    assert demo.banner_value("Help centre:") == f"{demo.url}/help/"
+    finnish = requests.get(f"{demo.url}/help/", headers={"Accept-Language": "fi"}, timeout=10)
+    english = requests.get(f"{demo.url}/help/en/search/", params={"q": "invoices"}, timeout=10)
+    assert finnish.status_code == 200 and finnish.url.endswith("/help/fi/"), finnish.url
+    assert "Palautukset ja vaihdot" in finnish.text
+    assert english.status_code == 200 and "<mark>" in english.text, english.text[:1000]
+
+
 def test_login_page_loads_its_stylesheet_without_debug(demo: DemoProcess) -> None:
     page = requests.get(f"{demo.url}/login/", timeout=10)
     assert page.status_code == 200

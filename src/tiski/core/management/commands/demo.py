@@ -196,7 +196,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\n  Tiski is running: {url}/\n\n"
             f"  Log in (username, password):\n{logins}\n\n"
-            f"  Contact form:       {url}/contact/\n"
+            f"  Contact form:       {url}/contact/   (suggests help-centre articles as you type)\n"
+            f"  Help centre:        {url}/help/\n"
             f"  Chat widget:        {url}/chat/demo/   (a sample web shop with the chat)\n"
             f"  SMS, WhatsApp, Messenger, Instagram, phone line:  {url}/simulator/   (write or call as a customer;\n"
             f"      wait in the phone queue and press 1 for a callback)\n"
