@@ -73,10 +73,8 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def django_bench(args: Any, pg_name: str, run: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """Set Tiski up on a fresh data directory and database (ARGS.db: sqlite or postgres), call RUN(ARGS), and
-    clean up unless ARGS.keep or ARGS.reuse; return RUN's results."""
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tiski-bench-"))
+def environment_set(workdir: Path) -> None:
+    """Point Tiski's settings at WORKDIR for data and quiet logging, as every benchmark runs it."""
     (workdir / "static").mkdir(parents=True, exist_ok=True)
     os.environ["TISKI_DATA_DIR"] = str(workdir)
     os.environ["TISKI_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
@@ -84,6 +82,13 @@ def django_bench(args: Any, pg_name: str, run: Callable[[Any], dict[str, Any]]) 
     os.environ.pop("TISKI_DEBUG", None)
     os.environ.setdefault("TISKI_SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
     os.environ["DJANGO_SETTINGS_MODULE"] = "tiski.settings"
+
+
+def django_bench(args: Any, pg_name: str, run: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """Set Tiski up on a fresh data directory and database (ARGS.db: sqlite or postgres), call RUN(ARGS), and
+    clean up unless ARGS.keep or ARGS.reuse; return RUN's results."""
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tiski-bench-"))
+    environment_set(workdir)
     if args.db == "postgres":
         os.environ["DATABASE_URL"] = pg_database(args.postgres_url, pg_name, create=True, reuse=args.reuse)
     else:

@@ -34,6 +34,8 @@ Manage it:
   customer-export  everything about one customer as JSON (GDPR access request)
   customer-erase   anonymise one customer (GDPR erasure), statistics stay
   kb-reindex       rebuild the knowledge base's search index
+  reports-export   write one day's figures as CSV and Parquet for a BI system
+  reports-rebuild  recompute the facts the reports read, for every case
 
 --data-dir DIR (or TISKI_DATA_DIR) holds the SQLite database, the secret key and uploaded files;
 docs/configuration.md lists every setting.

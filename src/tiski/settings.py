@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "tiski.proactive",
     "tiski.surveys",
     "tiski.knowledge",
+    "tiski.reports",
+    "tiski.reports.delivery",
     "tiski.console",
     "tiski.api",
     "tiski.simulators",
@@ -327,3 +329,12 @@ TISKI_ROUTER_POLL_S = float(os.environ.get("TISKI_ROUTER_POLL_S", "0.5"))  # tim
 TISKI_PRESENCE_ON_LOGIN = os.environ.get("TISKI_PRESENCE_ON_LOGIN", "online")  # or "offline": the agent chooses
 TISKI_PRESENCE_IDLE_MINUTES = env_int("TISKI_PRESENCE_IDLE_MINUTES", 15)  # no activity → away (0: never)
 TISKI_DETECT_LANGUAGES = env_list("TISKI_DETECT_LANGUAGES", "fi,en,sv")  # languages the router tells apart
+
+# ---------------------------------------------------------------------------------------------------------
+# Reports out of Tiski (docs/configuration.md, "Report exports and scheduled reports"; docs/reports-export.md).
+# A directory the nightly export writes each day's figures to (CSV and Parquet, <dir>/<YYYY-MM-DD>/); empty: off.
+TISKI_REPORTS_EXPORT_DIR = os.environ.get("TISKI_REPORTS_EXPORT_DIR", "").strip()
+# With TISKI_REPORTS_EXPORT_DIR=s3://bucket/prefix: the S3-compatible endpoint (empty: AWS); credentials from the
+# environment as boto3 reads them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION).
+TISKI_REPORTS_S3_ENDPOINT_URL = os.environ.get("TISKI_REPORTS_S3_ENDPOINT_URL", "").strip()
+TISKI_REPORTS_EXPORT_AT = os.environ.get("TISKI_REPORTS_EXPORT_AT", "02:00").strip()  # local time, HH:MM

@@ -43,7 +43,9 @@ def test_loading_twice_changes_nothing(demo, db):  # type: ignore[no-untyped-def
 
 
 def test_demo_loads_quickly(demo, db):  # type: ignore[no-untyped-def]
-    assert demo.seconds < 20
+    # A guard against a pathological slowdown, not a measurement (about 15 s on a quiet machine): the suite runs
+    # its two database passes side by side on two shared cores.
+    assert demo.seconds < 40
 
 
 def test_demo_has_every_channel_kind_with_cases(demo, db):  # type: ignore[no-untyped-def]
@@ -141,13 +143,16 @@ def test_demo_routing_has_queues_skills_rules_and_agents_profiles(demo, db):  # 
 
 
 def test_demo_work_items_agree_with_the_history(demo, db):  # type: ignore[no-untyped-def]
+    from tiski.channels.voice.models import CallbackRequest
     from tiski.routing.models import AgentState, WorkItem
 
     # One item per case, made by the routing rules — except a callback asked for tomorrow morning: it waits.
     later = Case.objects.filter(callback_requests__status="scheduled").count()
     assert later == 1
     assert WorkItem.objects.count() == Case.objects.count() - later
-    assert WorkItem.objects.filter(channel_kind="callback", status=WorkItem.Status.QUEUED).count() == 1
+    # Callbacks waiting: the caller's in the queue just now, and those missed calls left (tiski.reports.demo).
+    waiting = CallbackRequest.objects.filter(status=CallbackRequest.Status.QUEUED).count()
+    assert WorkItem.objects.filter(channel_kind="callback", status=WorkItem.Status.QUEUED).count() == waiting >= 1
     active = WorkItem.objects.filter(status__in=WorkItem.ACTIVE).exclude(channel_kind="callback")
     assert active.exists()
     # Only new cases nobody owns still wait; nothing of a solved, closed or pending case is active.

@@ -31,13 +31,17 @@ VIEW_ARTICLES: Final = "knowledge.view_article"  # read internal knowledge artic
 WRITE_ARTICLES: Final = "knowledge.change_article"  # write articles and their language versions (as drafts)
 PUBLISH_ARTICLES: Final = "knowledge.publish_article"  # review, publish and archive articles
 PARTNER_ARTICLES: Final = "knowledge.view_partner_articles"  # read partner articles in the partner portal
+VIEW_REPORTS: Final = "reports.view_reports"  # every report, dashboard, export and the reports API
+VIEW_OWN_FIGURES: Final = "reports.view_own_figures"  # one's own figures (the agent's report page)
 
 _AGENT_PERMS = [WORK_CASES, VIEW_CUSTOMERS, CHANGE_CUSTOMERS, "customers.add_customer"]
 _AGENT_PERMS += [VIEW_ARTICLES, WRITE_ARTICLES, "knowledge.add_article"]  # read and draft knowledge articles
+_AGENT_PERMS += [VIEW_OWN_FIGURES]
 _LEAD_PERMS = [*_AGENT_PERMS, ASSIGN_ANY, MERGE_CUSTOMERS, SUPERVISE]
 _LEAD_PERMS += ["macros.manage_shared_macros"]  # create and change shared macros (tiski.macros)
 _LEAD_PERMS += [PUBLISH_ARTICLES]  # review, publish and archive knowledge articles
 _LEAD_PERMS += ["surveys.view_surveyresponse"]  # the survey responses page and API (tiski.surveys)
+_LEAD_PERMS += [VIEW_REPORTS]  # dashboards, reports, exports (tiski.reports)
 _ADMIN_PERMS = [*_LEAD_PERMS, MANAGE_TOKENS, VIEW_SENT_MAIL]
 
 # Administrators also manage everything in these apps through the admin (channels, teams, users, categories …).
@@ -57,6 +61,8 @@ ADMIN_APPS: Final = (
     "proactive",
     "surveys",
     "knowledge",
+    "reports",
+    "report_delivery",  # subscribe team leads to reports by email (tiski.reports.delivery)
     "auth",
 )
 

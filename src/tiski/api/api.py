@@ -11,6 +11,7 @@ from tiski.api.parser import ApiParser
 from tiski.automation import api as automation_api
 from tiski.knowledge import api as knowledge_api
 from tiski.proactive import api as proactive_api
+from tiski.reports import api as reports_api
 from tiski.surveys import api as surveys_api
 
 DESCRIPTION = """\
@@ -44,3 +45,4 @@ api.add_router("", automation_api.router)
 api.add_router("", proactive_api.router)
 api.add_router("", knowledge_api.router)
 api.add_router("", surveys_api.router)
+api.add_router("", reports_api.router)

@@ -71,6 +71,9 @@ class Case(models.Model):
     type = models.CharField(_("type"), max_length=16, choices=Type.choices, default=Type.QUESTION)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("category"))
     tags = models.ManyToManyField(Tag, blank=True, related_name="cases", verbose_name=_("tags"))
+    product = models.CharField(
+        _("product"), max_length=100, blank=True, help_text=_("The product or service the case is about, for reports")
+    )
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer")
     )
@@ -283,7 +286,11 @@ class CaseEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at"], name="caseevent_case_created")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="caseevent_case_created"),
+            # The reports' transfers figure: a few rows among millions of timeline entries.
+            models.Index(fields=["created_at"], condition=models.Q(kind="transferred"), name="caseevent_transferred"),
+        ]
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
 

@@ -39,6 +39,8 @@ from tiski.knowledge.demo import demo_knowledge_create
 from tiski.macros.demo import demo_macros_create
 from tiski.notifications.models import Follow
 from tiski.proactive.demo import demo_proactive_create
+from tiski.reports.demo import demo_reports_create
+from tiski.reports.facts import facts_rebuild
 from tiski.routing.models import Queue
 from tiski.routing.subscribers import routing_intake_paused
 from tiski.surveys.demo import demo_surveys_create
@@ -468,6 +470,32 @@ SCENARIOS = (
     ),
 )
 
+# Today's spike for the contact reasons: the invoicing run sent invoices with a due date already passed.
+SPIKE_COUNT = 10
+SPIKE_SCENARIO = Scenario(
+    "billing",
+    Script(
+        "Laskun eräpäivä on jo mennyt?",
+        "Laskun eräpäivä on jo mennyt? Sain tänään laskun tilauksesta {order} ({product}), ja sen eräpäivä oli "
+        "viime viikolla. Onko lasku oikein, ja tuleeko siitä viivästysmaksu?",
+        "Hei {first}, pahoittelut sekaannuksesta! Laskutusjärjestelmämme lähetti tämän päivän laskut väärällä "
+        "eräpäivällä. Oikea eräpäivä on 14 päivän päästä, eikä viivästysmaksua tule. Sinun ei tarvitse tehdä "
+        "mitään: korjattu lasku tulee sähköpostiisi.",
+        "Selvä, kiitos tiedosta!",
+        note="Tämän päivän laskutusajo käytti väärää eräpäivää. Korjattu ajo lähtee iltapäivällä.",
+    ),
+    Script(
+        "Invoice due date already passed?",
+        "Invoice due date already passed? I received an invoice for order {order} ({product}) today, and its due "
+        "date was last week. Is the invoice correct, and will I be charged a late fee?",
+        "Hi {first}, sorry for the confusion! Our invoicing system sent today's invoices with the wrong due date. "
+        "The correct due date is 14 days from today and there is no late fee. You need not do anything: a "
+        "corrected invoice is on its way to your email.",
+        "OK, thanks for letting me know!",
+        note="Today's invoicing run used a wrong due date. A corrected run goes out this afternoon.",
+    ),
+)
+
 SIGNATURE = {"fi": "\n\nYstävällisin terveisin\n{agent}\n" + COMPANY, "en": "\n\nBest regards\n{agent}\n" + COMPANY}
 LONG_FORM = {ChannelKind.EMAIL, ChannelKind.WEBFORM}
 # Contacts per hour of the day (local time), 0–23.
@@ -771,8 +799,9 @@ def _status_for(age: timedelta, rng: random.Random) -> str:
 
 
 def _when(now: datetime, rng: random.Random) -> datetime:
-    """Return a contact time in the last HISTORY_DAYS days, mostly in daytime, more of them recently."""
-    days = HISTORY_DAYS * rng.random() ** 1.6
+    """Return a contact time in the last HISTORY_DAYS days, mostly in daytime, more of them recently (but
+    not so many more that every reason looks like a spike today beside the weeks before)."""
+    days = HISTORY_DAYS * rng.random() ** 1.2
     moment = timezone.localtime(now - timedelta(days=days))
     hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
     moment = moment.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
@@ -798,6 +827,7 @@ def _cases_create(*, base: DemoBase, customers: list[Customer], rng: random.Rand
     for _ in range(CASE_COUNT):
         kind = rng.choices(list(CHANNEL_WEIGHTS), weights=list(CHANNEL_WEIGHTS.values()))[0]
         plans.append(_Plan(_when(now, rng), rng.choice(customers[1:]), kind, rng.choice(SCENARIOS)))
+    plans += _spike_plans(customers=customers, rng=rng, now=now)
     plans.sort(key=lambda plan: plan.at)
     # Anssi's journey is played between the other contacts, so case references follow time.
     journey = _anssi_journey(base=base, anssi=anssi, now=now, rng=rng, history=history)
@@ -811,15 +841,36 @@ def _cases_create(*, base: DemoBase, customers: list[Customer], rng: random.Rand
     return history
 
 
+def _spike_plans(*, customers: list[Customer], rng: random.Random, now: datetime) -> list[_Plan]:
+    """Today's invoicing mistake: SPIKE_COUNT customers ask about an invoice whose due date has passed, over the
+    last eight hours of today (since midnight, if that is later) until a few minutes ago, in Finnish and English."""
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(midnight, now - timedelta(hours=8))
+    end = max(start, now - timedelta(minutes=2))
+    english = [c for c in customers[1:] if c.language == "en"]
+    others = [c for c in customers[1:] if c.language != "en"]
+    kinds = (ChannelKind.EMAIL, ChannelKind.EMAIL, ChannelKind.WEBFORM, ChannelKind.CHAT, ChannelKind.PHONE)
+    return [
+        _Plan(
+            start + (end - start) * rng.random(),
+            rng.choice(english if n % 4 == 3 else others),
+            rng.choice(kinds),
+            SPIKE_SCENARIO,
+        )
+        for n in range(SPIKE_COUNT)
+    ]
+
+
 def _case_play(*, base: DemoBase, plan: _Plan, rng: random.Random, now: datetime, history: _History) -> None:
     """Open one case through the pipeline and write its history up to NOW."""
     customer = plan.customer
     language = "en" if customer.language == "en" or (customer.language == "sv" and rng.random() < 0.4) else "fi"
     script = plan.scenario.fi if language == "fi" else plan.scenario.en
     category = base.categories[plan.scenario.category]
+    product = rng.randrange(len(PRODUCTS[language]))  # one draw, as rng.choice made: the rest stays the same
     values = {
         "first": customer.name.split()[0],
-        "product": rng.choice(PRODUCTS[language]),
+        "product": PRODUCTS[language][product],
         "order": str(rng.randrange(100_000, 140_000)),
     }
     case = _receive(
@@ -844,6 +895,8 @@ def _case_play(*, base: DemoBase, plan: _Plan, rng: random.Random, now: datetime
         "team": base.teams.get(team_name or "") or channel.team,
         "type": plan.scenario.type,
         "priority": plan.scenario.priority if rng.random() < 0.8 else rng.choice(Case.Priority.values),
+        # One name per product whatever the language, so that its figures are not split by language.
+        "product": PRODUCTS["en"][product] if "{product}" in script.subject + script.inbound else "",
     }
     last = t
     signature = SIGNATURE[language].format(agent=values["agent"]) if plan.kind in LONG_FORM else ""
@@ -1120,11 +1173,13 @@ def demo_load(*, seed: int = SEED) -> DemoResult:
         demo_knowledge_create(users=base.users, case_categories=base.categories)  # articles in Finnish and English
         demo_rules_create()  # after the history: the rules act on what arrives while the demo runs
         demo_surveys_create(now=now)  # answered surveys; the low scores' follow-up tasks by the default rule
+        demo_reports_create(base=base, customers=customers, rng=rng, now=now)  # the history the reports count
         match_keys_rebuild()
         for provisional in Customer.objects.filter(provisional=True):
             suggestions_refresh(customer=provisional)
         # Subscribers to "message received" (auto-replies, routing) must not act on invented history.
         DBTaskResult.objects.filter(enqueued_at__gte=now).delete()
+        facts_rebuild()  # the history was written in bulk, past the facts' change tracking
     return DemoResult(
         True,
         Customer.objects.count(),

@@ -8,6 +8,7 @@ from datetime import time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from tiski.channels.models import ChannelKind
@@ -210,6 +211,8 @@ class SlaClock(models.Model):
             models.Index(
                 fields=["due_at"], condition=models.Q(status="running", breached_at=None), name="sla_to_breach"
             ),
+            # The reports' compliance figure: targets by when they ended (met or missed), or were missed.
+            models.Index(Coalesce("stopped_at", "breached_at"), name="slaclock_ended"),
         ]
 
     def __str__(self) -> str:

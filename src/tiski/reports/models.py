@@ -1,0 +1,114 @@
+"""What the figures read besides the live tables: one row of facts per case, kept up to date after each change.
+
+A case's facts are what its timeline says once, computed when it changes (facts.py), so that the figures are
+plain SQL aggregates over indexed columns: durations in wall and business seconds, counts of replies, reopenings
+and transfers, and the dimensions a report filters and groups by (channel, queue, team, owner, category,
+organisation, product). ``tiski reports-rebuild`` recomputes them all from the cases.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseFact(models.Model):
+    """One case's figures, as of REFRESHED_AT. Durations are whole seconds; business seconds count only the
+    opening hours of the default business calendar (every hour when there is none)."""
+
+    case = models.OneToOneField("cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="fact")
+    created_at = models.DateTimeField(_("created"))
+    channel = models.ForeignKey("tiski_channels.Channel", null=True, on_delete=models.SET_NULL, related_name="+")
+    channel_kind = models.CharField(_("channel"), max_length=16, blank=True)
+    queue = models.ForeignKey("routing.Queue", null=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey("accounts.Team", null=True, on_delete=models.SET_NULL, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    category = models.ForeignKey("cases.Category", null=True, on_delete=models.SET_NULL, related_name="+")
+    type = models.CharField(_("type"), max_length=16)
+    priority = models.PositiveSmallIntegerField(_("priority"))
+    status = models.CharField(_("status"), max_length=16)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey("customers.Organization", null=True, on_delete=models.SET_NULL, related_name="+")
+    product = models.CharField(_("product"), max_length=100, blank=True)
+    # The customer started it (the first message came from them, or they called): not an outbound task.
+    inbound = models.BooleanField(_("contact from the customer"), default=True, db_default=True)
+    first_response_at = models.DateTimeField(null=True)
+    first_response_s = models.PositiveIntegerField(null=True)
+    first_response_bs = models.PositiveIntegerField(null=True)
+    solved_at = models.DateTimeField(null=True)
+    resolution_s = models.PositiveIntegerField(null=True)
+    resolution_bs = models.PositiveIntegerField(null=True)
+    reopens = models.PositiveSmallIntegerField(default=0)
+    agent_replies = models.PositiveIntegerField(default=0)
+    customer_messages = models.PositiveIntegerField(default=0)
+    transfers = models.PositiveSmallIntegerField(default=0)
+    handle_s = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("case figures")
+        verbose_name_plural = _("case figures")
+        indexes = [
+            models.Index(fields=["created_at"], name="fact_created"),
+            models.Index(fields=["inbound", "created_at"], name="fact_inbound_created"),
+            models.Index(fields=["first_response_at"], name="fact_first_response"),
+            models.Index(fields=["solved_at"], name="fact_solved"),
+            models.Index(fields=["owner", "created_at"], name="fact_owner_created"),
+            models.Index(fields=["owner", "solved_at"], name="fact_owner_solved"),
+            models.Index(fields=["owner", "first_response_at"], name="fact_owner_first_response"),
+            models.Index(fields=["owner", "case"], name="fact_owner_case"),  # an agent's cases, joined by case
+            models.Index(fields=["team", "created_at"], name="fact_team_created"),
+            models.Index(fields=["channel", "created_at"], name="fact_channel_created"),
+            models.Index(fields=["queue", "created_at"], name="fact_queue_created"),
+            models.Index(fields=["category", "created_at"], name="fact_category_created"),
+            models.Index(fields=["organization", "created_at"], name="fact_organization_created"),
+            models.Index(fields=["customer", "created_at"], name="fact_customer_created"),
+            models.Index(fields=["product", "created_at"], name="fact_product_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of case {self.case_id}"
+
+
+class CaseKeyword(models.Model):
+    """A word of a case's subject (stop words left out), for the root causes' keywords: STEM groups the forms
+    of a word ("invoices", "invoice"), WORD is the form shown."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    stem = models.CharField(max_length=40)
+    word = models.CharField(max_length=40)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at", "stem"], name="keyword_created_stem")]
+        constraints = [models.UniqueConstraint(fields=["case", "stem"], name="keyword_once_per_case")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.word}"
+
+
+class StaleCase(models.Model):
+    """A case whose facts are to be computed again: marked in the transaction that changed it (so a change is
+    never missed, even if the process dies), worked off in batches by the router loop's clock (facts.py)."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} marked {self.marked_at}"
+
+
+class ReportsAccess(models.Model):
+    """Not a table: carries the reports' permissions."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_reports", "Can see every report and dashboard"),
+            ("view_own_figures", "Can see their own figures"),
+        ]
+
+    def __str__(self) -> str:
+        return "reports"
