@@ -327,6 +327,9 @@ def test_queues_now_and_handle_time(world, agent) -> None:  # type: ignore[no-un
     assert (handle["email"]["items"], handle["email"]["avg_s"]) == (2, (600 + 1800) // 2)
     assert (handle["phone"]["items"], handle["phone"]["avg_s"]) == (1, 300)
     assert rows("handle_time", "agent")[agent.pk]["items"] == 3
+    # Narrowed to an agent: the work they handled, whoever owns the case now (D is Matti's).
+    handled_by = ReportFilter(start=WEEK.start, end=WEEK.end, zone=HKI, agent=agent.pk)
+    assert rows("handle_time", "none", handled_by)[0]["items"] == 3
 
 
 def test_abandoned_chats_and_calls_and_callback_time(world) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ each against hand-computed values. ``figure_table(name, filter, by)`` is the one
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -824,13 +825,22 @@ def handle_time(flt: ReportFilter, by: str) -> Table:
     from tiski.channels.voice.models import Call
     from tiski.routing.models import WorkItem
 
+    # The agent is the one who handled the work (not the case's owner now); the other dimensions are the case's.
+    others = dataclasses.replace(flt, agent=None)
     items = WorkItem.objects.filter(
-        flt.facts_q("case__fact__"), status=WorkItem.Status.DONE, assigned_at__isnull=False, closed_at__isnull=False
+        others.facts_q("case__fact__") if others.dimensions() else Q(),
+        status=WorkItem.Status.DONE,
+        assigned_at__isnull=False,
+        closed_at__isnull=False,
     ).exclude(channel_kind="phone")
     items = flt.in_range(items, "closed_at")
     calls = Call.objects.filter(
-        flt.facts_q("case__fact__") if flt.dimensions() else Q(), answered_at__isnull=False, ended_at__isnull=False
+        others.facts_q("case__fact__") if others.dimensions() else Q(),
+        answered_at__isnull=False,
+        ended_at__isnull=False,
     )
+    if flt.agent:
+        items, calls = items.filter(agent_id=flt.agent), calls.filter(agent_id=flt.agent)
     calls = flt.in_range(calls, "ended_at")
     wrap = Coalesce(Seconds("wrapped_up_at", "ended_at"), Value(0.0))
     talk = Coalesce(F("talk_s") * 1.0, Seconds("ended_at", "answered_at"))
