@@ -202,7 +202,7 @@ def _grouped(
     rows = list(grouped.annotate(**aggregates).order_by(*keys))
     keys_seen = {r["k1"] for r in rows}
     names = labels(keys_seen) if labels else _labels(by, keys_seen)
-    table = Table(figure="", title="", columns=[*_key_columns(by), *value_columns])
+    table = Table(columns=[*_key_columns(by), *value_columns])
     for row in rows:
         cells, row_drill = _key_row(by, row, names)
         values = {c.key: row.get(c.key) for c in value_columns}
@@ -279,7 +279,7 @@ def _contacts_weekday_hour(flt: ReportFilter) -> Table:
     for row in per_hour:
         local = row["h"].astimezone(flt.zone)
         cells[(local.isoweekday(), local.hour)] += row["n"]
-    table = Table(figure="", title="", columns=[*_key_columns("weekday_hour"), Column("contacts", _("Contacts"))])
+    table = Table(columns=[*_key_columns("weekday_hour"), Column("contacts", _("Contacts"))])
     for (weekday, hour), count in sorted(cells.items()):
         table.add({"weekday": weekday, "hour": hour, "contacts": count}, {"weekday": str(weekday), "hour": str(hour)})
     return table
@@ -527,8 +527,6 @@ def backlog(flt: ReportFilter, by: str, *, now: datetime | None = None) -> Table
     columns = [Column(status, label) for status, label in _STATUS_COLUMNS] + [Column("total", _("Total"))]
     per_status = {status: Count("pk", filter=Q(status=status)) for status, _label in _STATUS_COLUMNS}
     table = Table(
-        figure="",
-        title="",
         columns=[
             Column("key", BY_LABELS.get(by, _("Age")), TEXT),
             Column("label", BY_LABELS.get(by, _("Age")), TEXT),
@@ -584,8 +582,6 @@ def open_now(flt: ReportFilter, by: str, *, now: datetime | None = None) -> Tabl
         else _labels(by, {r["k1"] for r in rows})
     )
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns(by),
             Column("open", _("Open")),
@@ -637,8 +633,6 @@ def sla_now(flt: ReportFilter, by: str, *, now: datetime | None = None) -> Table
     )
     names = {k: str(v) for k, v in _METRIC_LABELS.items()} if by == "metric" else _labels(by, {r["k1"] for r in rows})
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns(by),
             Column("running", _("Running")),
@@ -687,8 +681,6 @@ def queues_now(flt: ReportFilter, by: str, *, now: datetime | None = None) -> Ta
         .values_list("queues", "n")
     )
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns("queue"),
             Column("waiting", _("Waiting")),
@@ -745,31 +737,20 @@ def volume_today(flt: ReportFilter, by: str, *, now: datetime | None = None) -> 
     today = now.date()
     base = CaseFact.objects.filter(flt.facts_q(), inbound=True)
     start = flt.local_midnight(today)
-    counts = dict(
-        base.filter(created_at__gte=start, created_at__lt=flt.local_midnight(today + timedelta(days=1)))
-        .annotate(h=ExtractHour("created_at", tzinfo=flt.zone))
-        .order_by()
-        .values("h")
-        .annotate(n=Count("pk"))
-        .values_list("h", "n")
-    )
+
+    def per_hour(q: Q) -> dict[int, int]:
+        rows = base.filter(q).annotate(h=ExtractHour("created_at", tzinfo=flt.zone)).order_by().values("h")
+        return dict(rows.annotate(n=Count("pk")).values_list("h", "n"))
+
+    counts = per_hour(Q(created_at__gte=start, created_at__lt=flt.local_midnight(today + timedelta(days=1))))
     usual_q = Q()
     for week in range(1, USUAL_WEEKS + 1):
         day = today - timedelta(days=7 * week)
         usual_q |= Q(
             created_at__gte=flt.local_midnight(day), created_at__lt=flt.local_midnight(day + timedelta(days=1))
         )
-    usual = dict(
-        base.filter(usual_q)
-        .annotate(h=ExtractHour("created_at", tzinfo=flt.zone))
-        .order_by()
-        .values("h")
-        .annotate(n=Count("pk"))
-        .values_list("h", "n")
-    )
+    usual = per_hour(usual_q)
     table = Table(
-        figure="",
-        title="",
         columns=[
             Column("key", _("Hour"), HOUR),
             Column("label", _("Hour"), TEXT),
@@ -862,8 +843,6 @@ def handle_time(flt: ReportFilter, by: str) -> Table:
     merged = _merge_rows([item_rows, call_rows], "k", ("items", "total_s"))
     names = _labels(by, merged.keys())
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns(by),
             Column("items", _("Handled")),
@@ -950,8 +929,6 @@ def abandoned(flt: ReportFilter, by: str) -> Table:
         rows = sorted(per_day.items())
     names = _labels(by, [k for k, _row in rows])
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns(by),
             Column("offered", _("Started")),
@@ -1165,8 +1142,6 @@ def knowledge(flt: ReportFilter, by: str) -> Table:
     )
     names = _article_names(merged.keys()) if by == "article" else _labels(by, merged.keys())
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns(by),
             Column("shown", _("Suggestions shown")),
@@ -1280,8 +1255,6 @@ def presence(flt: ReportFilter, by: str, *, now: datetime | None = None) -> Tabl
     )
     names = _labels("agent", set(per_agent) | set(handled))
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns("agent"),
             Column("online_s", _("Online"), SECONDS),
@@ -1364,8 +1337,6 @@ def contact_reasons(flt: ReportFilter, by: str, *, now: datetime | None = None) 
     keys = set(counts_today) | {k for k, n in counts_before.items() if n >= BASELINE_DAYS / 7}
     names = _reason_labels(by, keys)
     table = Table(
-        figure="",
-        title="",
         columns=[
             *_key_columns(by),
             Column("today", _("On the day")),

@@ -26,9 +26,9 @@ class Table:
     """ROWS are dicts keyed by the columns' keys. DRILL[i] holds the query parameters that, added to the filter's
     own, list the cases behind row i on the cases page (None: no cases behind it, e.g. a presence figure)."""
 
-    figure: str
-    title: Any
-    columns: list[Column]
+    columns: list[Column] = field(default_factory=list)
+    figure: str = ""  # figure_table() fills in the figure's name, title and definition
+    title: Any = ""
     rows: list[dict[str, Any]] = field(default_factory=list)
     drill: list[dict[str, str] | None] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
