@@ -23,7 +23,7 @@ What is written, for the demo shop (tiski.core.demo's conversations, products an
   (mostly done; queued or assigned now for open cases), calls with wrap-ups (some missed), chat sessions (some
   abandoned), callback requests and attempts, CSAT and NPS invitations and answers, help-centre deflections,
   the agents' presence history, macro and article uses;
-- CaseFact and CaseKeyword rows computed here, in bulk, as tiski.reports.facts defines them — then checked:
+- CaseFact, CaseKeyword and TargetFact rows computed here, in bulk, as tiski.reports.facts defines them — checked:
   200-odd cases are recomputed by ``facts_refresh()`` and compared with what was written (in a transaction
   rolled back), and every foreign key of the loaded tables is checked; any difference stops the run, listed.
 
@@ -523,6 +523,11 @@ class Loader:
             )
             out += [f"{table}.{column} = {value} (no {parent})" for (value,) in self.cursor.fetchall()]
         return out
+
+    def derive(self, model: Any, sql: str) -> None:
+        """Fill MODEL's table from the rows loaded, with SQL (an INSERT … SELECT)."""
+        self.cursor.execute(sql)
+        self.counts[model._meta.db_table] += self.cursor.rowcount
 
     def close(self) -> None:
         self.cursor.close()
@@ -1635,7 +1640,7 @@ def _models() -> dict[str, Any]:
     from tiski.channels.voice.models import Call, CallbackAttempt, CallbackRequest
     from tiski.knowledge.models import ArticleUse, Deflection
     from tiski.macros.models import MacroRun, MacroUse
-    from tiski.reports.models import CaseFact, CaseKeyword
+    from tiski.reports.models import CaseFact, CaseKeyword, TargetFact
     from tiski.routing.models import PresenceLog, WorkItem
     from tiski.sla.models import SlaClock
     from tiski.surveys.models import SurveyInvitation, SurveyResponse
@@ -1660,7 +1665,16 @@ def _models() -> dict[str, Any]:
         "articleuse": ArticleUse,
         "deflection": Deflection,
         "presence": PresenceLog,
+        "target": TargetFact,  # derived from the clocks and facts (_TARGETS_SQL), not written row by row
     }
+
+
+def _targets_sql() -> str:
+    """The INSERT … SELECT that fills TargetFact from the clocks and facts: the migration that made the table
+    does the same for an existing database (the generated facts are checked against facts.py afterwards)."""
+    import importlib
+
+    return importlib.import_module("tiski.reports.migrations.0003_targetfact").BACKFILL
 
 
 def _schema_template_path() -> Path:
@@ -1741,6 +1755,7 @@ def generate(args: argparse.Namespace, size: dict[str, Any]) -> dict[str, Any]:
                     f"  {done:,} cases, {world.messages:,} messages ({rate:,.0f} cases/s)", file=sys.stderr, flush=True
                 )
         loader.write(models["presence"], COLUMNS["presence"], world.presence_create())
+        loader.derive(models["target"], _targets_sql())
     load_s = time.perf_counter() - t_load
     print(f"  loaded in {load_s:.1f} s", file=sys.stderr, flush=True)
     loader.finish()
@@ -1824,7 +1839,7 @@ def facts_check(seed: int) -> None:
 
     from tiski.cases.models import Case
     from tiski.reports.facts import facts_for, facts_refresh
-    from tiski.reports.models import CaseKeyword
+    from tiski.reports.models import CaseKeyword, TargetFact
 
     ids = list(Case.objects.values_list("pk", flat=True).order_by("pk"))
     rng = random.Random(seed)
@@ -1840,10 +1855,18 @@ def facts_check(seed: int) -> None:
             out.setdefault(case_id, set()).add((stem, word))
         return out
 
-    written, written_words = facts_for(sample), keywords()
+    def targets() -> dict[int, set[tuple[Any, ...]]]:
+        out: dict[int, set[tuple[Any, ...]]] = {}
+        for row in TargetFact.objects.filter(case__in=sample).values_list(
+            *(f.attname for f in TargetFact._meta.concrete_fields)
+        ):
+            out.setdefault(row[1], set()).add(row)
+        return out
+
+    written, written_words, written_targets = facts_for(sample), keywords(), targets()
     with transaction.atomic():
         facts_refresh(sample)
-        computed, computed_words = facts_for(sample), keywords()
+        computed, computed_words, computed_targets = facts_for(sample), keywords(), targets()
         transaction.set_rollback(True)
     differences = []
     for case_id in sample:
@@ -1856,6 +1879,11 @@ def facts_check(seed: int) -> None:
                 continue
             if mine.get(field) != value:
                 differences.append(f"case {case_id} {field}: written {mine.get(field)!r}, facts.py {value!r}")
+        if written_targets.get(case_id, set()) != computed_targets.get(case_id, set()):
+            differences.append(
+                f"case {case_id} targets: written {sorted(written_targets.get(case_id, set()))}, "
+                f"facts.py {sorted(computed_targets.get(case_id, set()))}"
+            )
         if written_words.get(case_id, set()) != computed_words.get(case_id, set()):
             differences.append(
                 f"case {case_id} keywords: written {sorted(written_words.get(case_id, set()))}, "

@@ -30,6 +30,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def demo_port() -> int:
+    """A free port for `tiski demo --port N` whose provider simulators' ports (N + 20, N + 21) are free too."""
+    for _attempt in range(50):
+        port = free_port()
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port + 20))
+                b.bind(("127.0.0.1", port + 21))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port with free ports 20 and 21 above it")
+
+
 def process_alive(pid: int) -> bool:
     """Return whether PID runs (a zombie counts as gone)."""
     try:

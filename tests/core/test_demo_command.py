@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.core.processes import free_port, process_alive, tiski_command, tiski_env, wait_for
+from tests.core.processes import demo_port, free_port, process_alive, tiski_command, tiski_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ def _read(proc: subprocess.Popen[str], lines: list[str]) -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     data_dir = tmp_path_factory.mktemp("demo")
-    port, smtp_port = free_port(), free_port()
+    port, smtp_port = demo_port(), free_port()
     proc = subprocess.Popen(
         tiski_command("demo", "--port", str(port), "--smtp-port", str(smtp_port), "--data-dir", str(data_dir)),
         env=tiski_env(),

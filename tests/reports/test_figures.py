@@ -15,10 +15,10 @@ from tiski.channels.chat.models import ChatSession
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.voice.models import Call, CallbackRequest
 from tiski.customers.models import Customer, Organization
-from tiski.reports.facts import facts_rebuild, facts_refresh_stale, subject_keywords
+from tiski.reports.facts import facts_rebuild, facts_refresh, facts_refresh_stale, subject_keywords
 from tiski.reports.figures import FIGURES, cases_behind, figure_table, is_spike, poisson_tail
 from tiski.reports.filters import FilterError, ReportFilter
-from tiski.reports.models import CaseFact, StaleCase
+from tiski.reports.models import CaseFact, StaleCase, TargetFact
 from tiski.routing.models import PresenceLog, Queue, WorkItem
 from tiski.sla.models import BusinessCalendar, OpeningHours, SlaClock
 from tiski.surveys.models import SurveyResponse
@@ -249,6 +249,10 @@ def test_service_level_compliance_counts_met_missed_and_overdue(world) -> None: 
     clock(b, "first_response", "met", stopped=at(16, 9))
     clock(d, "resolution", "running", breached=at(19, 12))  # past due, still running: missed
     clock(d, "first_response", "met", stopped=at(25, 9))  # after the week: not counted
+    # (Here the clocks are written directly; in Tiski a clock ends with a timeline entry, which marks the case.)
+    assert not TargetFact.objects.exists()
+    facts_refresh([a.pk, b.pk, d.pk])
+    assert TargetFact.objects.count() == 4
     by_metric = rows("sla_compliance", "metric")
     assert (by_metric["first_response"]["targets"], by_metric["first_response"]["met"]) == (2, 1)
     assert by_metric["first_response"]["compliance"] == pytest.approx(50.0)
@@ -464,11 +468,14 @@ def test_facts_follow_the_pipeline(receive, agent, run_tasks) -> None:  # type: 
     facts_refresh_stale()
     fact = CaseFact.objects.get(case=case)
     assert fact.inbound and fact.first_response_s is None and fact.channel_kind == "webform"
+    assert not TargetFact.objects.filter(case=case).exists()  # the first-response clock runs
     message_reply(case=case, actor=agent, body="Onnistuu.")
     run_tasks()
     facts_refresh_stale()
     fact.refresh_from_db()
     assert fact.agent_replies == 1 and fact.first_response_s is not None
+    target = TargetFact.objects.get(case=case)  # the reply ended the first-response target, in time
+    assert (target.metric, target.met, target.channel_kind) == ("first_response", True, "webform")
     assert not StaleCase.objects.exists()
     assert [w for _stem, w in subject_keywords("Re: Laskun eräpäivä", "fi")] == ["laskun", "eräpäivä"]
 

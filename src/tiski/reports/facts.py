@@ -16,16 +16,17 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Min, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tiski.cases.models import Case, CaseEvent, Message
 from tiski.channels.voice.models import Call
 from tiski.knowledge.search import stem
 from tiski.knowledge.stopwords import STOP_WORDS
-from tiski.reports.models import CaseFact, CaseKeyword, StaleCase
+from tiski.reports.models import CaseFact, CaseKeyword, StaleCase, TargetFact
 from tiski.routing.models import WorkItem
 from tiski.sla.calendar import Calendar
-from tiski.sla.models import BusinessCalendar
+from tiski.sla.models import BusinessCalendar, SlaClock
 
 BATCH = 500
 CLOCK_BUDGET_S = 0.2
@@ -33,6 +34,17 @@ KEYWORDS_PER_CASE = 5
 _WORD = re.compile(r"[^\W\d_]{4,40}")
 _CLOSED = (Case.Status.SOLVED, Case.Status.CLOSED)
 _FACT_FIELDS = [f.name for f in CaseFact._meta.concrete_fields if f.name != "case"]
+# The case's dimensions a TargetFact carries (the same names as CaseFact's).
+_TARGET_DIMENSIONS = [
+    f.attname for f in TargetFact._meta.concrete_fields if f.name not in ("clock", "case", "metric", "met", "ended_at")
+]
+
+
+def clock_ended_q() -> Q:
+    """The clocks whose target has ended: met, missed, or still running (or paused) but already past due."""
+    return Q(status__in=(SlaClock.Status.MET, SlaClock.Status.MISSED)) | Q(
+        status__in=SlaClock.LIVE, breached_at__isnull=False
+    )
 
 
 def reporting_calendar() -> Calendar:
@@ -196,6 +208,31 @@ def facts_refresh(case_ids: Sequence[int], *, now: datetime | None = None) -> No
     CaseFact.objects.bulk_create(facts, update_conflicts=True, unique_fields=["case"], update_fields=_FACT_FIELDS)
     CaseKeyword.objects.filter(case__in=ids).delete()
     CaseKeyword.objects.bulk_create(keywords)
+    _targets_refresh(ids, {fact.case_id: fact for fact in facts})
+
+
+def _targets_refresh(ids: list[int], facts: dict[int, CaseFact]) -> None:
+    """Replace the TargetFacts of cases IDS with their ended clocks, each with its case's dimensions from FACTS."""
+    targets = []
+    clocks = (
+        SlaClock.objects.filter(clock_ended_q(), case__in=ids)
+        .annotate(ended=Coalesce("stopped_at", "breached_at"))
+        .filter(ended__isnull=False)
+    )
+    for pk, case_id, metric, status, ended in clocks.values_list("pk", "case_id", "metric", "status", "ended"):
+        fact = facts[case_id]
+        targets.append(
+            TargetFact(
+                clock_id=pk,
+                case_id=case_id,
+                metric=metric,
+                met=status == SlaClock.Status.MET,
+                ended_at=ended,
+                **{name: getattr(fact, name) for name in _TARGET_DIMENSIONS},
+            )
+        )
+    TargetFact.objects.filter(case__in=ids).delete()
+    TargetFact.objects.bulk_create(targets)
 
 
 def subject_keywords(subject: str, language: str) -> list[tuple[str, str]]:

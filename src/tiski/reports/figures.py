@@ -24,7 +24,7 @@ from django.utils.translation import pgettext_lazy
 from tiski.cases.models import Case, CaseEvent, Category, Message
 from tiski.channels.models import Channel, ChannelKind
 from tiski.reports.filters import DIMENSIONS, FilterError, ReportFilter
-from tiski.reports.models import CaseFact
+from tiski.reports.models import CaseFact, TargetFact
 from tiski.reports.sql import Percentile, Seconds, report_queries
 from tiski.reports.table import COUNT, DATE, HOUR, NUMBER, PERCENT, SECONDS, TEXT, Column, Figure, Table
 from tiski.sla.models import SlaClock
@@ -418,12 +418,6 @@ def fcr(flt: ReportFilter, by: str) -> Table:
 _METRIC_LABELS = {m.value: m.label for m in SlaClock.Metric}
 
 
-def _clock_ended() -> Q:
-    return Q(status__in=(SlaClock.Status.MET, SlaClock.Status.MISSED)) | Q(
-        status__in=SlaClock.LIVE, breached_at__isnull=False
-    )
-
-
 @figure(
     "sla_compliance",
     _("Service level compliance"),
@@ -434,14 +428,8 @@ def _clock_ended() -> Q:
     ("metric", "day", "channel_kind", "queue", "team", "agent", "priority", "category"),
 )
 def sla_compliance(flt: ReportFilter, by: str) -> Table:
-    qs = SlaClock.objects.filter(_clock_ended(), flt.facts_q("case__fact__")).annotate(
-        ended=Coalesce("stopped_at", "breached_at")
-    )
-    qs = flt.in_range(qs, "ended")
-    aggregates = {
-        "targets": Count("pk"),
-        "met": Count("pk", filter=Q(status=SlaClock.Status.MET)),
-    }
+    qs = flt.in_range(TargetFact.objects.filter(flt.facts_q()), "ended_at")
+    aggregates = {"targets": Count("pk"), "met": Count("pk", filter=Q(met=True))}
     columns = [
         Column("targets", _("Targets")),
         Column("met", _("Met")),
@@ -456,13 +444,12 @@ def sla_compliance(flt: ReportFilter, by: str) -> Table:
     return _grouped(
         flt,
         by,
-        "ended",
+        "ended_at",
         qs,
         aggregates,
         columns,
         finish=finish,
         drill={"sla": "ended"},
-        prefix="case__fact__",
         fields={"metric": "metric"},
         labels=(lambda keys: {k: str(_METRIC_LABELS.get(k, k)) for k in keys}),
     )
@@ -1499,11 +1486,10 @@ def cases_behind(flt: ReportFilter, drill: Mapping[str, str], *, now: datetime |
 
     source = drill.get("sla") or drill.get("transferred") or drill.get("abandoned") or drill.get("survey")
     if drill.get("sla") == "ended":
-        clocks = SlaClock.objects.filter(_clock_ended()).annotate(ended=Coalesce("stopped_at", "breached_at"))
-        clocks = clocks.filter(**ranged("ended"))
+        targets = TargetFact.objects.filter(**ranged("ended_at"))
         if drill.get("metric"):
-            clocks = clocks.filter(metric=drill["metric"])
-        cases = cases.filter(pk__in=clocks.values("case"))
+            targets = targets.filter(metric=drill["metric"])
+        cases = cases.filter(pk__in=targets.values("case"))
     elif drill.get("transferred"):
         events = CaseEvent.objects.filter(kind=CaseEvent.Kind.TRANSFERRED, **ranged("created_at"))
         cases = cases.filter(pk__in=events.values("case"))

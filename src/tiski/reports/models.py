@@ -71,6 +71,47 @@ class CaseFact(models.Model):
         return f"facts of case {self.case_id}"
 
 
+class TargetFact(models.Model):
+    """One service-level target of a case that has ended — met, missed, or still running but past due — with the
+    case's dimensions copied from its CaseFact, so that compliance for an agent, team or channel is one indexed
+    scan instead of a join of every clock of the period to the facts. Kept with the case's facts (facts.py): a
+    clock only ends in a transaction that records a timeline entry, which marks the case stale."""
+
+    clock = models.OneToOneField("sla.SlaClock", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField(_("target"), max_length=32)
+    met = models.BooleanField(_("met"))
+    ended_at = models.DateTimeField(_("ended"))
+    # The case's dimensions, as in CaseFact (the report filters' DIMENSIONS read the same names).
+    channel = models.ForeignKey("tiski_channels.Channel", null=True, on_delete=models.SET_NULL, related_name="+")
+    channel_kind = models.CharField(max_length=16, blank=True)
+    queue = models.ForeignKey("routing.Queue", null=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey("accounts.Team", null=True, on_delete=models.SET_NULL, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    category = models.ForeignKey("cases.Category", null=True, on_delete=models.SET_NULL, related_name="+")
+    type = models.CharField(max_length=16)
+    priority = models.PositiveSmallIntegerField()
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey("customers.Organization", null=True, on_delete=models.SET_NULL, related_name="+")
+    product = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("service-level target figures")
+        verbose_name_plural = _("service-level target figures")
+        indexes = [
+            models.Index(fields=["ended_at"], name="target_ended"),
+            models.Index(fields=["owner", "ended_at"], name="target_owner_ended"),
+            models.Index(fields=["team", "ended_at"], name="target_team_ended"),
+            models.Index(fields=["channel", "ended_at"], name="target_channel_ended"),
+            models.Index(fields=["queue", "ended_at"], name="target_queue_ended"),
+            models.Index(fields=["organization", "ended_at"], name="target_organization_ended"),
+            models.Index(fields=["product", "ended_at"], name="target_product_ended"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} of case {self.case_id}: {'met' if self.met else 'missed'}"
+
+
 class CaseKeyword(models.Model):
     """A word of a case's subject (stop words left out), for the root causes' keywords: STEM groups the forms
     of a word ("invoices", "invoice"), WORD is the form shown."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection, transaction
@@ -79,16 +80,23 @@ def sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
         connection.connection.create_aggregate("tiski_percentile", 2, _PercentileCont)
 
 
+_planned: ContextVar[bool] = ContextVar("report_queries", default=False)
+
+
 @contextmanager
 def report_queries() -> Iterator[None]:
     """Run the enclosed report queries planned for solid-state storage on PostgreSQL (random_page_cost 1.1, not
     the default 4, for this transaction only): with the default, the planner preferred scanning a period's rows
     by time to fetching one agent's through (owner, …) indexes — 3.5–5.5 s instead of ~1 s for an agent's 90 days
-    on 1,000,000 cases (benchmarks/reports.py)."""
-    if connection.vendor != "postgresql":
-        yield
+    on 1,000,000 cases (benchmarks/reports.py). A page of many figures runs them all in one such transaction."""
+    if connection.vendor != "postgresql" or _planned.get():
+        yield  # (inside an enclosing report_queries(): its transaction has the setting already)
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL random_page_cost = 1.1")
-        yield
+        token = _planned.set(True)
+        try:
+            yield
+        finally:
+            _planned.reset(token)

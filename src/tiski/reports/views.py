@@ -40,6 +40,7 @@ from tiski.customers.models import Organization
 from tiski.reports.dashboard import HEATMAP_WEEKS, operations_dashboard
 from tiski.reports.figures import AGE_BUCKETS, BY_LABELS, FIGURES, cases_behind, figure_table
 from tiski.reports.filters import DIMENSIONS, FilterError, ReportFilter
+from tiski.reports.sql import report_queries
 from tiski.reports.table import COUNT, NUMBER, PERCENT, SECONDS, Table
 from tiski.reports.templatetags.reports_console import (
     date_text,
@@ -684,26 +685,27 @@ def ranking_page(slug: str) -> Callable[..., HttpResponseBase]:
         keys = [k for k in KEY_FIGURES if k.figure in FIGURES and dim.by in FIGURES[k.figure].groupings]
         previous = flt.previous()
         rows: dict[Any, RankRow] = {}
-        for index, key in enumerate(keys):
-            now, before = figure_table(key.figure, flt, dim.by), figure_table(key.figure, previous, dim.by)
-            earlier = {row.get("key"): row.get(key.column) for row in before.rows}
-            for row, drill in zip(now.rows, now.drill, strict=False):
-                rank = rows.get(row.get("key"))
-                if rank is None:
-                    rank = rows[row.get("key")] = RankRow(
-                        key=row.get("key"),
-                        label=_dim_label(dim, row),
-                        url=_one_url(dim, row.get("key"), flt),
-                        cells=[None] * len(keys),
+        with report_queries():  # every column's figures in one transaction
+            for index, key in enumerate(keys):
+                now, before = figure_table(key.figure, flt, dim.by), figure_table(key.figure, previous, dim.by)
+                earlier = {row.get("key"): row.get(key.column) for row in before.rows}
+                for row, drill in zip(now.rows, now.drill, strict=False):
+                    rank = rows.get(row.get("key"))
+                    if rank is None:
+                        rank = rows[row.get("key")] = RankRow(
+                            key=row.get("key"),
+                            label=_dim_label(dim, row),
+                            url=_one_url(dim, row.get("key"), flt),
+                            cells=[None] * len(keys),
+                        )
+                    value = row.get(key.column)
+                    rank.cells[index] = RankCell(
+                        value,
+                        earlier.get(row.get("key")),
+                        key.unit,
+                        key.better,
+                        _cases_url(flt, key.figure, drill) if drill is not None and value not in (None, 0) else "",
                     )
-                value = row.get(key.column)
-                rank.cells[index] = RankCell(
-                    value,
-                    earlier.get(row.get("key")),
-                    key.unit,
-                    key.better,
-                    _cases_url(flt, key.figure, drill) if drill is not None and value not in (None, 0) else "",
-                )
         ranked = sorted(rows.values(), key=lambda r: (r.key in (None, ""), -_cell_value(r.cells[0])))
         context = {
             **_bar(request, flt, tuple(s for s in dim.selects if s != dim.by)),
@@ -747,34 +749,36 @@ def _detail(
         return _bad_query(request, error, name)
     visible = (lambda n: FIGURES[n].agent_visible) if own else (lambda n: True)
     keys = tuple(k for k in (*KEY_FIGURES, *MORE_KEY_FIGURES) if k.figure in FIGURES and visible(k.figure))
-    charts = [
-        _chart(_table("contacts_in", flt, "day"), flt, "bar", ["contacts"], title=_("Contacts per day")),
-        _chart(
-            _table("first_response", flt, "day"),
-            flt,
-            "line",
-            ["median_s", "p90_s"],
-            title=_("First response time per day"),
-        ),
-        _chart(
-            _table("resolution", flt, "day"), flt, "line", ["median_s", "p90_s"], title=_("Resolution time per day")
-        ),
-        _chart(_table("csat", flt, "day"), flt, "line", ["satisfied_pct"], title=_("Satisfied customers per day")),
-    ]
-    splits = [s for s in ("channel_kind", "category", "agent") if s != dim.by and not (own and s == "agent")][:2]
-    split_titles = {
-        "channel_kind": _("Contacts by channel"),
-        "category": _("Contacts by category"),
-        "agent": _("Contacts by agent"),
-    }
-    tables = [(split_titles[s], t) for s in splits if (t := _table("contacts_in", flt, s)) is not None]
-    occupancy = _table("presence", flt, "agent") if dim.by == "agent" else None
+    with report_queries():  # the page's twenty-odd figures in one transaction
+        charts = [
+            _chart(_table("contacts_in", flt, "day"), flt, "bar", ["contacts"], title=_("Contacts per day")),
+            _chart(
+                _table("first_response", flt, "day"),
+                flt,
+                "line",
+                ["median_s", "p90_s"],
+                title=_("First response time per day"),
+            ),
+            _chart(
+                _table("resolution", flt, "day"), flt, "line", ["median_s", "p90_s"], title=_("Resolution time per day")
+            ),
+            _chart(_table("csat", flt, "day"), flt, "line", ["satisfied_pct"], title=_("Satisfied customers per day")),
+        ]
+        splits = [s for s in ("channel_kind", "category", "agent") if s != dim.by and not (own and s == "agent")][:2]
+        split_titles = {
+            "channel_kind": _("Contacts by channel"),
+            "category": _("Contacts by category"),
+            "agent": _("Contacts by agent"),
+        }
+        tables = [(split_titles[s], t) for s in splits if (t := _table("contacts_in", flt, s)) is not None]
+        occupancy = _table("presence", flt, "agent") if dim.by == "agent" else None
+        tiles = _tiles(flt, keys)
     context = {
         **_bar(request, flt, tuple(s for s in ("channel_kind",) if s != dim.by)),
         "dim": dim,
         "name": name,
         "own": own,
-        "tiles": _tiles(flt, keys),
+        "tiles": tiles,
         "charts": [c for c in charts if c is not None],
         "tables": tables,
         "occupancy": occupancy.rows[0] if occupancy is not None and occupancy.rows else None,

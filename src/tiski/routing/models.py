@@ -293,6 +293,7 @@ class WorkItem(models.Model):
             models.Index(fields=["agent", "status"], name="workitem_agent_status"),
             models.Index(fields=["status", "offer_expires_at"], name="workitem_offer_expiry"),
             models.Index(fields=["closed_at"], name="workitem_closed"),
+            models.Index(fields=["agent", "closed_at"], name="workitem_agent_closed"),  # an agent's handle time
         ]
 
     def __str__(self) -> str:

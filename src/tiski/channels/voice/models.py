@@ -63,6 +63,7 @@ class Call(models.Model):
         ]
         indexes = [
             models.Index(fields=["agent", "status"], name="call_agent_status"),
+            models.Index(fields=["agent", "ended_at"], name="call_agent_ended"),  # an agent's handle time
             models.Index(fields=["answered_at"], condition=models.Q(units__gt=0), name="call_holding_capacity"),
         ]
 
