@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
-from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES, console_in
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, console_in, sizes
 from tiski.accounts.models import Team
 from tiski.automation.models import Rule
 from tiski.automation.services import rule_save
@@ -108,7 +108,7 @@ def test_screenshots_of_automation(browser: Browser, live_asgi: str, administrat
     assert first is not None
 
     for language in LANGUAGES:
-        for width, height in SIZES:
+        for width, height in sizes(language):
             suffix = f"{language}-{width}"
             context, page = console_in(
                 browser, live_asgi, language=language, width=width, height=height, username="admin"

@@ -16,7 +16,7 @@ from django.test import Client
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
-from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES, console_in
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, console_in, sizes
 from tiski.cases.services import case_create
 from tiski.channels.interface import CallEvent
 from tiski.channels.models import Channel, ChannelKind
@@ -78,7 +78,7 @@ def test_screenshots_of_logged_calls(browser: Browser, live_asgi: str, agent: Us
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for language in LANGUAGES:
-        for width, height in SIZES:
+        for width, height in sizes(language):
             suffix = f"{language}-{width}"
             context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
             page.goto(f"{live_asgi}/console/cases/{case.reference}/")
@@ -109,7 +109,7 @@ def test_screenshots_of_the_screen_pop(browser: Browser, live_asgi: str, agent: 
     )
 
     for language in LANGUAGES:
-        for width, height in SIZES:
+        for width, height in sizes(language):
             suffix = f"{language}-{width}"
             context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
             expect(page.locator("#screen-pop .screen-pop")).to_have_count(3)
@@ -159,7 +159,7 @@ def test_screenshots_of_a_callback_request(browser: Browser, live_asgi: str, age
     assert offered(waiting.case).status == "offered"
 
     for language in LANGUAGES:
-        for width, height in SIZES:
+        for width, height in sizes(language):
             suffix = f"{language}-{width}"
             context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
             page.goto(f"{live_asgi}/console/cases/{tried.case.reference}/")
@@ -198,7 +198,7 @@ def test_screenshots_of_the_phone_line_simulator(
     providers = demo.providers_start()
     try:
         for language in LANGUAGES:
-            for width, height in SIZES:
+            for width, height in sizes(language):
                 suffix = f"{language}-{width}"
                 context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
                 page.goto(f"{live_asgi}/simulator/")
@@ -212,7 +212,7 @@ def test_screenshots_of_the_phone_line_simulator(
                 page.screenshot(path=ARTIFACTS / f"simulator-phone-{suffix}.png")
                 page.locator("button[name=phone][value=press]").click()
                 expect(page.locator(".toast").first).to_contain_text("TSK-")
-                if suffix == "fi-1440":
+                if language == "fi":
                     page.screenshot(path=ARTIFACTS / f"simulator-phone-requested-{suffix}.png")
                 page.locator("button[name=phone][value=done]").click()
                 context.close()

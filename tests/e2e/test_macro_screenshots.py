@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
-from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES, console_in
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, console_in, sizes
 from tiski.cases.models import Case
 from tiski.channels.chat.services import chat_message_post, chat_session_start
 from tiski.channels.interface import InboundMessage, Threading
@@ -89,7 +89,7 @@ def _fits(page: Page, name: str) -> None:
 def test_screenshots_of_macros(browser: Browser, live_asgi: str, agent: User, team_lead: User) -> None:  # noqa: F811
     cases, outage = _fill(team_lead, agent)
     for language in LANGUAGES:
-        for width, height in SIZES:
+        for width, height in sizes(language):
             suffix = f"{language}-{width}"
             context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
 

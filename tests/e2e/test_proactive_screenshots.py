@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.live_asgi import live_asgi  # noqa: F401  (the fixture)
-from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, SIZES, console_in
+from tests.e2e.test_screenshots import ARTIFACTS, LANGUAGES, console_in, sizes
 from tiski.channels.models import Channel, ChannelKind
 from tiski.customers.models import Customer, ExternalRecord, Identity
 from tiski.proactive.models import ProactiveHit, ProactiveRule
@@ -100,7 +100,7 @@ def test_screenshots_of_a_proactive_case(browser: Browser, live_asgi: str, agent
     assert _offered(icy).status == "offered"
 
     for language in LANGUAGES:
-        for width, height in SIZES:
+        for width, height in sizes(language):
             suffix = f"{language}-{width}"
             context, page = console_in(browser, live_asgi, language=language, width=width, height=height)
             page.goto(f"{live_asgi}/console/cases/{tyres.reference}/")

@@ -14,13 +14,13 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.test_screenshots import shots, sizes
 from tests.routing.test_selectors import supervisor_seed
 from tiski.routing.models import AgentState, Presence, WorkItem
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-SIZES = [(1440, 900), (1024, 768)]
 LANGUAGES = {"en": "en-GB", "fi": "fi-FI"}
 
 
@@ -53,7 +53,7 @@ def test_screenshots_of_the_supervisor_view(
     base = live_server.url
     moved = False
     for language, locale in LANGUAGES.items():
-        for width, height in SIZES:
+        for width, height in sizes(language):
             suffix = f"{language}-{width}"
             context = browser.new_context(
                 viewport={"width": width, "height": height}, locale=locale, timezone_id="Europe/Helsinki"
@@ -85,7 +85,7 @@ def test_screenshots_of_the_supervisor_view(
                 _reassign_first_item(page, seed.agents)
                 moved = True
             context.close()
-    assert len(list(ARTIFACTS.glob("supervisor-*.png"))) >= 16
+    assert len(list(ARTIFACTS.glob("supervisor-*.png"))) >= 4 * shots()
 
 
 def _reassign_first_item(page: Page, agents: list[User]) -> None:
