@@ -13,6 +13,7 @@ from tiski.accounts.services import agent_create
 from tiski.channels.interface import InboundMessage
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.services import Receipt, message_receive
+from tiski.core.ratelimit import counters_clear
 from tiski.customers.services import Handle
 
 PASSWORD = "correct horse battery staple"
@@ -25,6 +26,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _rate_counters() -> None:
+    """Start every test with the public endpoints' rate counters at zero (tiski.core.ratelimit)."""
+    counters_clear()
 
 
 @pytest.fixture

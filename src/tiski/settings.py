@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,12 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",  # serves the API docs' assets locally: no CDN for a self-hosted install
+    "csp",
+    "axes",  # login throttling (docs/security.md, "Logging in")
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "mozilla_django_oidc",
     "tiski.core",
     "tiski.accounts",
     "tiski.customers",
@@ -52,21 +59,28 @@ INSTALLED_APPS = [
     "tiski.reports.delivery",
     "tiski.console",
     "tiski.api",
+    "tiski.audit",
     "tiski.simulators",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tiski.core.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "tiski.core.limits.PublicLimitsMiddleware",  # 413/429 of the public endpoints, before a view reads the body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tiski.accounts.session.SessionSecurityMiddleware",  # idle/absolute expiry, required two-factor
+    "tiski.audit.context.AuditContextMiddleware",
     "tiski.routing.middleware.AgentSeenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the login page's message
 ]
 
 ROOT_URLCONF = "tiski.urls"
@@ -125,6 +139,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "tiski.accounts.throttle.ThrottleBackend",  # refuses a locked-out username+address before the password check
+    "django.contrib.auth.backends.ModelBackend",
+    "tiski.accounts.oidc.OidcBackend",  # single sign-on; inert unless TISKI_OIDC_CLIENT_ID is set
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "console:inbox"
 LOGOUT_REDIRECT_URL = "login"
@@ -158,6 +177,27 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("TISKI_HSTS_SECONDS", 365 * 24 * 3600)
+# Content Security Policy (django-csp) on every page: Tiski's own scripts and styles only, no inline script and
+# no eval (htmx runs with allowEval off), never framed; the web form names the sites that may embed it. Inline
+# style attributes stay allowed: bars and charts are sized by the server.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+TISKI_PERMISSIONS_POLICY = {"camera": "()", "microphone": "()", "geolocation": "()", "payment": "()", "usb": "()"}
 
 # Email out: the company's own SMTP relay, configured from the environment.
 # Messaging providers. Webhooks are signed over the public URL: behind a proxy set the base it is reached at.
@@ -167,6 +207,7 @@ TISKI_TWILIO_API_URL = os.environ.get("TISKI_TWILIO_API_URL", "https://api.twili
 TISKI_META_GRAPH_URL = os.environ.get("TISKI_META_GRAPH_URL", "https://graph.facebook.com/v21.0")
 TISKI_SIMULATORS = env_bool("TISKI_SIMULATORS")  # `tiski demo`: the provider simulators and /simulator/
 TISKI_CHAT_MAX_ATTACHMENT_BYTES = env_int("TISKI_CHAT_MAX_ATTACHMENT_MB", 10) * 1024 * 1024
+TISKI_AUDIT_RETENTION_DAYS = env_int("TISKI_AUDIT_RETENTION_DAYS", 730)  # `tiski audit_prune` deletes older entries
 
 EMAIL_BACKEND = os.environ.get("TISKI_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("TISKI_SMTP_HOST", "localhost")
@@ -248,6 +289,9 @@ TISKI_WEBFORM_EMBED_ORIGINS = env_list("TISKI_WEBFORM_EMBED_ORIGINS", "")
 TISKI_TRUSTED_PROXIES = env_list("TISKI_TRUSTED_PROXIES", "")  # peers whose X-Forwarded-For is believed
 TISKI_OUTBOX_MAX_ATTEMPTS = env_int("TISKI_OUTBOX_MAX_ATTEMPTS", 8)
 TISKI_OUTBOX_BACKOFF_S = env_int("TISKI_OUTBOX_BACKOFF_S", 30)
+# A delivery a dead worker left "sending" is in doubt: after this long without the provider confirming it,
+# it is sent again.
+TISKI_OUTBOX_STALE_CLAIM_S = env_int("TISKI_OUTBOX_STALE_CLAIM_S", 600)
 TISKI_INBOX_PAGE_SIZE = env_int("TISKI_INBOX_PAGE_SIZE", 50)
 # Non-file request data held in memory: a provider's inbound-mail webhook posts the whole mail as a field, so
 # this bounds the largest mail received that way (a 25 MB mail is ~34 MB base64-encoded).
@@ -259,6 +303,26 @@ TISKI_MAX_REQUEST_BYTES = max(
     DATA_UPLOAD_MAX_MEMORY_SIZE,
     TISKI_WEBFORM_MAX_ATTACHMENTS * TISKI_WEBFORM_MAX_ATTACHMENT_BYTES + 1024 * 1024,
 )
+# Public endpoints (tiski.core.limits): the largest body of a messaging provider's webhook call and of a public
+# form post without files, and the rates, "count/seconds" per client address (per token for the API), each
+# from TISKI_RATE_<NAME>; over a rate the answer is 429 with Retry-After, over a size 413.
+TISKI_WEBHOOK_MAX_KB = env_int("TISKI_WEBHOOK_MAX_KB", 1024)
+TISKI_PUBLIC_POST_MAX_KB = env_int("TISKI_PUBLIC_POST_MAX_KB", 64)
+TISKI_CHAT_MAX_FRAME_KB = env_int("TISKI_CHAT_MAX_FRAME_KB", 16)  # one chat WebSocket frame
+TISKI_RATES = {
+    name: os.environ.get(f"TISKI_RATE_{name.upper()}", "").strip() or default
+    for name, default in {
+        "webform": f"{TISKI_WEBFORM_RATE_LIMIT}/{TISKI_WEBFORM_RATE_WINDOW_S}",  # submissions
+        "chat": "60/60",  # attachment uploads and downloads
+        "chat_frame": "30/10",  # frames of one chat socket
+        "help": "120/60",  # searches and share links
+        "help_suggest": "120/300",  # suggestions for the form and the widget
+        "help_feedback": "20/600",
+        "survey": "30/300",
+        "webhook": "1200/60",  # per provider address
+        "api": "600/60",  # per token
+    }.items()
+}
 
 LOGGING = {
     "version": 1,
@@ -338,3 +402,47 @@ TISKI_REPORTS_EXPORT_DIR = os.environ.get("TISKI_REPORTS_EXPORT_DIR", "").strip(
 # environment as boto3 reads them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION).
 TISKI_REPORTS_S3_ENDPOINT_URL = os.environ.get("TISKI_REPORTS_S3_ENDPOINT_URL", "").strip()
 TISKI_REPORTS_EXPORT_AT = os.environ.get("TISKI_REPORTS_EXPORT_AT", "02:00").strip()  # local time, HH:MM
+
+# ---------------------------------------------------------------------------------------------------------
+# Logging in (docs/security.md, "Logging in"): throttling, two-factor, session lifetime, single sign-on.
+TISKI_LOGIN_FAILURES = env_int("TISKI_LOGIN_FAILURES", 5)  # failed logins of one username from one address …
+TISKI_LOGIN_LOCKOUT_MINUTES = env_int("TISKI_LOGIN_LOCKOUT_MINUTES", 15)  # … lock that pair out this long
+AXES_FAILURE_LIMIT = TISKI_LOGIN_FAILURES
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=TISKI_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "tiski.accounts.throttle.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "tiski.accounts.throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout ends when it says it does
+AXES_VERBOSE = False
+TISKI_REQUIRE_2FA = env_bool("TISKI_REQUIRE_2FA")  # every console user sets up two-factor before working
+OTP_TOTP_ISSUER = os.environ.get("TISKI_2FA_ISSUER", "Tiski")
+TISKI_SESSION_HOURS = env_int("TISKI_SESSION_HOURS", 12)  # log out this long after logging in, however active
+TISKI_SESSION_IDLE_MINUTES = env_int("TISKI_SESSION_IDLE_MINUTES", 60)  # … or after this long without activity
+SESSION_COOKIE_AGE = TISKI_SESSION_HOURS * 3600
+# Single sign-on over OpenID Connect (mozilla-django-oidc); off unless TISKI_OIDC_CLIENT_ID is set.
+TISKI_OIDC_ENABLED = bool(os.environ.get("TISKI_OIDC_CLIENT_ID", "").strip())
+TISKI_OIDC_PROVIDER_NAME = os.environ.get("TISKI_OIDC_PROVIDER_NAME", "SSO")
+OIDC_RP_CLIENT_ID = os.environ.get("TISKI_OIDC_CLIENT_ID", "").strip()
+OIDC_RP_CLIENT_SECRET = os.environ.get("TISKI_OIDC_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("TISKI_OIDC_AUTHORIZATION_URL", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("TISKI_OIDC_TOKEN_URL", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("TISKI_OIDC_USERINFO_URL", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("TISKI_OIDC_JWKS_URL", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("TISKI_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("TISKI_OIDC_SCOPES", "openid email profile")
+OIDC_VERIFY_SSL = env_bool("TISKI_OIDC_VERIFY_TLS", default=True)
+OIDC_TIMEOUT = env_int("TISKI_OIDC_TIMEOUT_S", 10)
+OIDC_CREATE_USER = env_bool("TISKI_OIDC_CREATE_USERS", default=True)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+TISKI_OIDC_ISSUER = os.environ.get("TISKI_OIDC_ISSUER", "").strip()  # checked against the id_token's "iss" when set
+# The claim that carries the user's groups, and which of its values make which Tiski role:
+# "tiski-admins=administrator,…"
+TISKI_OIDC_ROLE_CLAIM = os.environ.get("TISKI_OIDC_ROLE_CLAIM", "groups")
+TISKI_OIDC_ROLE_MAP = {
+    value.strip(): role.strip()
+    for value, _sep, role in (pair.partition("=") for pair in env_list("TISKI_OIDC_ROLE_MAP", ""))
+    if value.strip() and role.strip()
+}
+TISKI_OIDC_DEFAULT_ROLE = os.environ.get("TISKI_OIDC_DEFAULT_ROLE", "").strip()  # empty: no mapped role, no entry

@@ -7,8 +7,10 @@ from tiski.channels.webhooks import webhook
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:inbox", permanent=False)),
     path("", include("tiski.console.urls")),
+    path("", include("tiski.accounts.urls")),  # login steps, single sign-on, /console/account/
     path("console/macros/", include("tiski.macros.urls")),
     path("console/automation/", include("tiski.automation.urls")),
+    path("console/audit/", include("tiski.audit.urls")),
     path("console/knowledge/", include("tiski.knowledge.urls")),
     path("console/reports/export/", include("tiski.reports.export_urls")),
     path("console/reports/subscriptions/", include("tiski.reports.delivery.urls")),

@@ -35,7 +35,7 @@ def test_passwords_are_hashed_by_django(agent):
 
 
 def test_token_is_stored_as_digest_and_resolves_until_revoked(agent):
-    issued = api_token_issue(user=agent, name="CRM")
+    issued = api_token_issue(user=agent, name="CRM", scopes=["cases:read"])
     token = ApiToken.objects.get()
     assert issued.raw.startswith("tsk_") and issued.raw not in (token.digest, token.prefix)
     assert api_token_user(raw=issued.raw) == agent
@@ -45,7 +45,7 @@ def test_token_is_stored_as_digest_and_resolves_until_revoked(agent):
 
 
 def test_token_of_deactivated_user_stops_working(agent):
-    issued = api_token_issue(user=agent, name="CRM")
+    issued = api_token_issue(user=agent, name="CRM", scopes=["cases:read"])
     agent.is_active = False
     agent.save()
     assert api_token_user(raw=issued.raw) is None

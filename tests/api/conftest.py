@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from tiski.accounts.services import api_token_issue
+from tiski.accounts.token_scopes import ALL_SCOPES
 
 
 class Api:
@@ -33,12 +34,17 @@ class Api:
         content = raw if raw is not None else json.dumps(body if body is not None else {})
         return self.client.patch(f"/api/v1{path}", content, content_type="application/json", **self._headers())
 
+    def put(self, path: str, body: Any = None) -> Any:
+        content = json.dumps(body if body is not None else {})
+        return self.client.put(f"/api/v1{path}", content, content_type="application/json", **self._headers())
+
     def delete(self, path: str) -> Any:
         return self.client.delete(f"/api/v1{path}", **self._headers())
 
 
-def token_for(user: User) -> str:
-    return api_token_issue(user=user, name="tests").raw
+def token_for(user: User, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
+    """Return a raw token for USER with SCOPES (every scope unless told)."""
+    return api_token_issue(user=user, name="tests", scopes=scopes).raw
 
 
 @pytest.fixture

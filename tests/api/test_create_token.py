@@ -14,7 +14,7 @@ from tiski.accounts.models import ApiToken
 
 def test_prints_only_a_token_that_works(agent):
     out = StringIO()
-    call_command("create_token", "maija", "--name", "CRM sync", stdout=out)
+    call_command("create_token", "maija", "--name", "CRM sync", "--scope", "cases:read", stdout=out)
     raw = out.getvalue().strip()
     assert "\n" not in raw
     assert raw.startswith("tsk_")
@@ -23,13 +23,13 @@ def test_prints_only_a_token_that_works(agent):
 
 
 def test_token_gets_a_default_name(agent):
-    call_command("create_token", "maija", stdout=StringIO())
+    call_command("create_token", "maija", "--scope", "cases:read", stdout=StringIO())
     assert ApiToken.objects.get(user=agent).name == "Created with create-token"
 
 
 def test_unknown_user_fails_clearly(db):
     with pytest.raises(CommandError, match="No user 'ghost'"):
-        call_command("create_token", "ghost", stdout=StringIO())
+        call_command("create_token", "ghost", "--scope", "cases:read", stdout=StringIO())
     assert not ApiToken.objects.exists()
 
 

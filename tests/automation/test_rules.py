@@ -561,3 +561,39 @@ def test_a_customers_signal_changing_runs_the_rules_on_their_open_cases(receive:
     assert len(runs(case)) == 1  # still the same signal: no event
     record_delete(source="crm", external_id="C-1", actor=None)
     assert list(case.tags.all()) == [] and [r.rule_name for r in runs(case)] == ["Renewal talk", "Renewal done"]
+
+
+# Found by tests/fuzz ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
+def test_a_number_condition_refuses_values_that_are_not_finite(value: str) -> None:
+    from tiski.automation.conditions import ConditionsInvalidError, conditions_validate
+
+    with pytest.raises(ConditionsInvalidError):  # NaN compares with nothing and PostgreSQL's JSON cannot store it
+        conditions_validate({"all": [{"field": "case.hours_open", "op": "gt", "value": value}]})
+
+
+def test_a_list_of_blank_values_is_refused_so_a_clean_tree_stays_clean() -> None:
+    from tiski.automation.conditions import ConditionsInvalidError, conditions_validate
+
+    with pytest.raises(ConditionsInvalidError):
+        conditions_validate({"all": [{"field": "case.status", "op": "in", "value": [" "]}]})
+
+
+def test_in_and_is_hold_against_a_list_in_the_context() -> None:
+    from tiski.automation.conditions import conditions_hold, conditions_validate
+
+    tree = conditions_validate({"all": [{"field": "customer.email", "op": "in", "value": "a@x.fi, b@x.fi"}]})
+    assert conditions_hold(tree, {"customer.email": ["B@x.fi", "c@x.fi"]}) is True
+    assert conditions_hold(tree, {"customer.email": ["c@x.fi"]}) is False
+    is_not = conditions_validate({"all": [{"field": "customer.email", "op": "is_not", "value": "a@x.fi"}]})
+    assert conditions_hold(is_not, {"customer.email": ["a@x.fi"]}) is False
+
+
+@pytest.mark.parametrize("kinds", [[["email"]], [{"kind": "email"}], "email"])
+def test_malformed_channel_kinds_are_refused_with_a_reason(kinds: Any) -> None:
+    from tiski.automation.services import rule_clean
+
+    with pytest.raises(RuleInvalidError, match="Channels must be a list"):
+        rule_clean({"name": "x", "trigger": "message_received", "channel_kinds": kinds, "actions": []})

@@ -222,8 +222,8 @@ def test_360_page_costs_the_same_queries_for_a_long_history(
     # session, user, permissions (2), customer, identities, signals (2), suggestions, cases (2),
     # records (3), follow, bell, the screen-pop (the agent's calls), and the timeline: 4 narrow reads per time
     # window (at most 3 windows when the history is old and sparse, as here), then the entries (3 kinds,
-    # attachments, cases).
-    assert len(small.captured_queries) <= 14 + 1 + 1 + 4 * 3 + 5
+    # attachments, cases); and the user's partner, if any (tiski.accounts.scope).
+    assert len(small.captured_queries) <= 14 + 1 + 1 + 4 * 3 + 5 + 1
 
 
 def test_provisional_customer_shows_suggestions_with_link_buttons(agent_client: Client, anssi: Customer) -> None:
@@ -294,8 +294,9 @@ def test_case_page_with_history_costs_a_bounded_number_of_queries(
     _records(anssi)
     cases = _history(anssi, email_channel, agent, cases=20, messages=10)
     # signals: 2 queries whatever the number of rules; calls: the screen-pop's, whether one can dial out, and the
-    # case's callback request; service levels: its clocks; surveys: the feedback panel's invitations and answers
-    with django_assert_max_num_queries(42):
+    # case's callback request; service levels: its clocks; surveys: the feedback panel's invitations and answers;
+    # the user's partner, if any (tiski.accounts.scope)
+    with django_assert_max_num_queries(43):
         response = agent_client.get(reverse("console:case", args=[cases[0].reference]))
     assert response.status_code == 200
 

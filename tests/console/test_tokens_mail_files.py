@@ -22,7 +22,9 @@ LOCAL = "tiski.core.mail.LocalMailboxBackend"
 
 
 def test_agent_creates_a_token_and_sees_the_raw_value_exactly_once(agent_client: Client, agent: User) -> None:
-    response = agent_client.post(reverse("console:tokens"), {"name": "Order sync"})
+    response = agent_client.post(
+        reverse("console:tokens"), {"name": "Order sync", "scopes": ["cases:read", "cases:write"]}
+    )
     assert response.status_code == 200
     raw = response.context["issued"].raw
     assert raw.startswith("tsk_") and raw in response.content.decode()
@@ -33,7 +35,7 @@ def test_agent_creates_a_token_and_sees_the_raw_value_exactly_once(agent_client:
 
 
 def test_agent_revokes_their_own_token(agent_client: Client, agent: User) -> None:
-    issued = api_token_issue(user=agent, name="Old script")
+    issued = api_token_issue(user=agent, name="Old script", scopes=["cases:read"])
     response = agent_client.post(reverse("console:token-revoke", args=[issued.token.pk]), follow=True)
     assert response.status_code == 200
     assert "revoked" in response.content.decode()
@@ -41,20 +43,24 @@ def test_agent_revokes_their_own_token(agent_client: Client, agent: User) -> Non
 
 
 def test_agent_cannot_see_or_revoke_someone_elses_token(agent_client: Client, other_agent: User) -> None:
-    issued = api_token_issue(user=other_agent, name="Matti's script")
+    issued = api_token_issue(user=other_agent, name="Matti's script", scopes=["cases:read"])
     assert "Matti&#x27;s script" not in agent_client.get(reverse("console:tokens")).content.decode()
     assert agent_client.post(reverse("console:token-revoke", args=[issued.token.pk])).status_code == 404
     assert api_token_user(raw=issued.raw) == other_agent
 
 
 def test_agent_cannot_issue_a_token_for_someone_else(agent_client: Client, other_agent: User) -> None:
-    response = agent_client.post(reverse("console:tokens"), {"name": "Sneaky", "user": other_agent.pk})
+    response = agent_client.post(
+        reverse("console:tokens"), {"name": "Sneaky", "user": other_agent.pk, "scopes": ["cases:read"]}
+    )
     assert response.status_code == 403
     assert not ApiToken.objects.exists()
 
 
 def test_administrator_issues_and_revokes_tokens_for_any_user(admin_client_: Client, other_agent: User) -> None:
-    response = admin_client_.post(reverse("console:tokens"), {"name": "Matti's CRM", "user": other_agent.pk})
+    response = admin_client_.post(
+        reverse("console:tokens"), {"name": "Matti's CRM", "user": other_agent.pk, "scopes": ["customers:read"]}
+    )
     assert response.status_code == 200
     token = ApiToken.objects.get()
     assert token.user == other_agent
@@ -64,7 +70,7 @@ def test_administrator_issues_and_revokes_tokens_for_any_user(admin_client_: Cli
 
 
 def test_token_without_a_name_is_refused(agent_client: Client) -> None:
-    response = agent_client.post(reverse("console:tokens"), {"name": ""})
+    response = agent_client.post(reverse("console:tokens"), {"name": "", "scopes": ["cases:read"]})
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
 

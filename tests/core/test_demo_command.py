@@ -233,7 +233,7 @@ def test_printed_api_token_works(demo: DemoProcess) -> None:
 
 def test_create_token_prints_a_token_that_works(demo: DemoProcess) -> None:
     result = subprocess.run(
-        tiski_command("--data-dir", str(demo.data_dir), "create-token", "minna"),
+        tiski_command("--data-dir", str(demo.data_dir), "create-token", "minna", "--scope", "cases:read"),
         env=tiski_env(),
         capture_output=True,
         text=True,

@@ -230,3 +230,10 @@ def test_an_unknown_kind_of_identity_is_refused():
 )
 def test_names_fold_for_matching(name, folded):
     assert fold_name(name) == folded
+
+
+def test_a_number_of_zeros_is_refused_rather_than_stored_as_one_that_normalises_differently() -> None:
+    # Found by tests/fuzz: "0000000" became "+358000000", which normalised again to "+35800000".
+    for value in ("0000000", "+358000000", "00000"):
+        with pytest.raises(IdentityInvalidError):
+            normalize_phone(value)

@@ -269,11 +269,11 @@ def demo_fill(*, agent: User, other_agent: User, team_lead: User, administrator:
 
     extra = _fill_360(customer=customer, main=main, team_lead=team_lead, admin=administrator)
 
-    api_token_issue(user=agent, name="Tilausjärjestelmä")
-    old = api_token_issue(user=administrator, name="CRM sync (old)")
+    api_token_issue(user=agent, name="Tilausjärjestelmä", scopes=["cases:read", "cases:write"])
+    old = api_token_issue(user=administrator, name="CRM sync (old)", scopes=["customers:read"])
     old.token.revoked_at = timezone.now() - timedelta(days=3)
     old.token.save(update_fields=["revoked_at"])
-    api_token_issue(user=administrator, name="Raportointi")
+    api_token_issue(user=administrator, name="Raportointi", scopes=["reports:read"])
     return Demo(
         main=Case.objects.get(pk=main.pk),
         administrator=administrator,

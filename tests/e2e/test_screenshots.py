@@ -113,6 +113,7 @@ def test_screenshots_of_every_page(
         "tokens": "/console/tokens/",
         "sent-mail": "/console/sent-mail/",
         "quarantine": "/console/quarantine/",
+        "audit": "/console/audit/",
     }
     for language, locale in LANGUAGES.items():
         for width, height in sizes(language):

@@ -85,3 +85,16 @@ def test_without_the_permission_nothing_is_read_or_written(db: None) -> None:
     assert outsider.get("/articles").status_code == 403
     assert outsider.post("/articles", {"language": "fi", "title": "x"}).status_code == 403
     assert Api(None).get("/articles").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/articles?category_id=27489286265396206239744",
+        "/articles?offset=27489286265396206239744",
+        "/articles/27489286265396206239744",
+    ],
+)
+def test_an_id_beyond_any_database_column_is_invalid_input_not_a_server_error(agent_api: Api, path: str) -> None:
+    # Found by tests/fuzz (schemathesis): the number reached SQLite and raised OverflowError, a 500.
+    assert agent_api.get(path).status_code == 422

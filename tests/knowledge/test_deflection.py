@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -93,10 +94,8 @@ def test_suggest_bounds_its_input(client: Client, kb: dict[str, Article]) -> Non
     assert not Deflection.objects.exists()
 
 
-def test_suggest_is_rate_limited_per_address(
-    client: Client, kb: dict[str, Article], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(services, "SUGGEST_RATE_LIMIT", 2)
+def test_suggest_is_rate_limited_per_address(client: Client, kb: dict[str, Article], settings: Any) -> None:
+    settings.TISKI_RATES = {**settings.TISKI_RATES, "help_suggest": "2/300"}
     assert suggest(client, q="return").status_code == 200
     assert suggest(client, q="return p").status_code == 200
     limited = suggest(client, q="return pr")

@@ -1,17 +1,27 @@
 from django.contrib import admin
 
-from tiski.accounts.models import AgentProfile, ApiToken, Team
+from tiski.accounts.models import AgentProfile, ApiToken, Partner, Team
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "active"]
+    list_filter = ["active"]
+    filter_horizontal = ["channels", "queues"]
+    search_fields = ["name"]
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "email"]
+    list_display = ["name", "email", "partner"]
+    list_filter = ["partner"]
     search_fields = ["name"]
 
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "language"]
+    list_display = ["user", "language", "partner"]
+    list_filter = ["partner"]
     filter_horizontal = ["teams"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
 

@@ -21,3 +21,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Permissions exist only after post_migrate of every app; the groups are (re)built then.
         post_migrate.connect(_ensure_roles, dispatch_uid="tiski.accounts.roles")
+        from django.contrib.auth.signals import user_logged_in
+
+        from tiski.accounts.session import session_started
+
+        user_logged_in.connect(session_started, dispatch_uid="tiski.accounts.session")

@@ -32,6 +32,12 @@ def user_is_agent(user: User) -> bool:
 
 def api_token_user(*, raw: str) -> User | None:
     """Return the active user a raw API token belongs to, or None; refresh its last-used time."""
+    token = api_token_get(raw=raw)
+    return token.user if token is not None else None
+
+
+def api_token_get(*, raw: str) -> ApiToken | None:
+    """Return the live token (with its active user) a raw API token is, or None; refresh its last-used time."""
     if not raw:
         return None
     token = (
@@ -44,4 +50,4 @@ def api_token_user(*, raw: str) -> User | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token

@@ -12,7 +12,7 @@ from tiski.accounts.roles import WORK_CASES
 from tiski.api.auth import require_perm
 from tiski.api.errors import ApiError
 from tiski.api.schemas import AUTH_ERRORS, ErrorOut, ObjectId
-from tiski.api.selectors import case_by_ref, customer_ref
+from tiski.api.selectors import case_by_ref, customer_ref_for
 from tiski.api.timestamps import aware
 from tiski.channels.voice.callbacks import CallbackError, callback_request
 from tiski.channels.voice.models import CallbackRequest
@@ -51,7 +51,7 @@ def callback_requests_create(request: HttpRequest, data: CallbackIn) -> Status[d
     """Record a callback request: routed to a free agent as callback work when its window opens (at once
     without one). An open request for the same customer and number is kept and answered with 200."""
     user = require_perm(request, WORK_CASES, "work on cases")
-    customer = customer_ref(data.customer_id)
+    customer = customer_ref_for(user=user, pk=data.customer_id)
     case = case_by_ref(user=user, ref=data.case) if data.case else None
     if case is not None and case.customer_id != customer.pk:
         raise ApiError(400, "callback_invalid", f"{case.reference} is not a case of customer {customer.pk}.")

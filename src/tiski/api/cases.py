@@ -11,7 +11,7 @@ from ninja.responses import Status
 from pydantic import model_validator
 
 from tiski.accounts.roles import WORK_CASES
-from tiski.api.auth import require_perm
+from tiski.api.auth import require_case_reader, require_perm
 from tiski.api.paging import PageIn, PageMeta, page_of
 from tiski.api.schemas import (
     AUTH_ERRORS,
@@ -34,8 +34,8 @@ from tiski.api.selectors import (
     case_by_ref,
     case_with_related,
     category_ref,
-    channel_ref,
-    customer_ref,
+    channel_ref_for,
+    customer_ref_for,
     note_list_for_case,
     team_ref,
     user_ref_active,
@@ -170,7 +170,7 @@ CASE_ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 404: ErrorOut, 409: Error
 @router.get("/cases", response={200: CasePage, **AUTH_ERRORS}, summary="List cases")
 def cases_list(request: HttpRequest, filters: Query[CaseFiltersIn], page: Query[PageIn]) -> dict[str, Any]:
     """List the cases matching the filters, most recently updated first."""
-    user = require_perm(request, WORK_CASES, "work on cases")
+    user = require_case_reader(request)
     cases = case_list(user=user, filters=filters.to_filters()).prefetch_related(*CASE_RELATED)
     return page_of(request, cases, page)
 
@@ -178,7 +178,7 @@ def cases_list(request: HttpRequest, filters: Query[CaseFiltersIn], page: Query[
 @router.get("/cases/{case_ref}", response={200: CaseOut, 404: ErrorOut, **AUTH_ERRORS}, summary="Get a case")
 def cases_get(request: HttpRequest, case_ref: CaseRef) -> Case:
     """Return one case by id or reference."""
-    user = require_perm(request, WORK_CASES, "work on cases")
+    user = require_case_reader(request)
     return case_with_related(case_by_ref(user=user, ref=case_ref))
 
 
@@ -187,10 +187,10 @@ def cases_create(request: HttpRequest, data: CaseIn) -> Status[Case]:
     """Open a case for a customer, as the token's user. A description needs channel_id."""
     user = require_perm(request, WORK_CASES, "work on cases")
     case = case_create(
-        customer=customer_ref(data.customer_id),
+        customer=customer_ref_for(user=user, pk=data.customer_id),
         subject=data.subject,
         actor=user,
-        channel=channel_ref(data.channel_id) if data.channel_id is not None else None,
+        channel=channel_ref_for(user=user, pk=data.channel_id) if data.channel_id is not None else None,
         description=data.description,
         priority=PRIORITY_BY_NAME[data.priority],
         type=data.type,
@@ -227,7 +227,7 @@ def cases_update(request: HttpRequest, case_ref: CaseRef, data: CasePatch) -> Ca
 )
 def notes_list(request: HttpRequest, case_ref: CaseRef, page: Query[PageIn]) -> dict[str, Any]:
     """List the case's internal notes, oldest first."""
-    user = require_perm(request, WORK_CASES, "work on cases")
+    user = require_case_reader(request)
     return page_of(request, note_list_for_case(case=case_by_ref(user=user, ref=case_ref)), page)
 
 

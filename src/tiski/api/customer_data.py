@@ -13,12 +13,13 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import model_validator
 
-from tiski.accounts.roles import ERASE_CUSTOMERS, EXPORT_CUSTOMERS, VIEW_CUSTOMERS, WORK_CASES
-from tiski.api.auth import require_perm
+from tiski.accounts.roles import ERASE_CUSTOMERS, EXPORT_CUSTOMERS, VIEW_CUSTOMERS
+from tiski.api.auth import require_case_reader, require_perm
 from tiski.api.customers import IdentityOut
 from tiski.api.errors import ApiError
 from tiski.api.paging import PageIn, PageMeta, page_of
 from tiski.api.schemas import AUTH_ERRORS, ErrorOut, ObjectId
+from tiski.api.selectors import follow_target_visible
 from tiski.customers.exceptions import CustomerErasedError
 from tiski.customers.gdpr import customer_erase, customer_export
 from tiski.customers.marketing import marketing_status, marketing_suppressions
@@ -211,7 +212,7 @@ def _follow_errors(exc: Exception) -> ApiError:
 @router.get("/follows", response={200: list[FollowOut], **AUTH_ERRORS}, summary="List what I follow")
 def follows_list(request: HttpRequest) -> list[Follow]:
     """List the customers, organisations and cases the token's user follows, newest first."""
-    user = require_perm(request, WORK_CASES, "follow customers and cases")
+    user = require_case_reader(request)
     return list(follows_of(user=user))
 
 
@@ -223,9 +224,10 @@ def follows_create(request: HttpRequest, data: FollowIn) -> Follow:
 
     Following what one follows already answers the existing follow.
     """
-    user = require_perm(request, WORK_CASES, "follow customers and cases")
+    user = require_case_reader(request)
     try:
         target = follow_target_get(user=user, **data.model_dump())
+        follow_target_visible(user=user, target=target)
         return follow(user=user, **target)
     except (FollowInvalidError, FollowTargetNotFoundError) as exc:
         raise _follow_errors(exc) from exc
@@ -238,7 +240,7 @@ def follows_create(request: HttpRequest, data: FollowIn) -> Follow:
 )
 def follows_remove(request: HttpRequest, data: FollowIn) -> Status[None]:
     """Stop following the customer, organisation or case; answers 404 when it was not followed."""
-    user = require_perm(request, WORK_CASES, "follow customers and cases")
+    user = require_case_reader(request)
     try:
         target = follow_target_get(user=user, **data.model_dump())
     except (FollowInvalidError, FollowTargetNotFoundError) as exc:
@@ -251,7 +253,7 @@ def follows_remove(request: HttpRequest, data: FollowIn) -> Status[None]:
 @router.get("/notifications", response={200: NotificationsOut, **AUTH_ERRORS}, summary="My notifications")
 def notifications_get(request: HttpRequest, filters: Query[NotificationFilters]) -> dict[str, Any]:
     """Return the token's user's newest notifications and how many are unread."""
-    user = require_perm(request, WORK_CASES, "see notifications")
+    user = require_case_reader(request)
     items: list[Notification] = notifications_list(user=user, limit=filters.limit, unread_only=filters.unread)
     return {"unread": notifications_unread_count(user=user), "items": items}
 
@@ -259,5 +261,5 @@ def notifications_get(request: HttpRequest, filters: Query[NotificationFilters])
 @router.post("/notifications/read", response={200: MarkedOut, **AUTH_ERRORS}, summary="Mark notifications read")
 def notifications_read(request: HttpRequest, data: MarkReadIn) -> dict[str, int]:
     """Mark the given notifications (or all, when ids is null) read."""
-    user = require_perm(request, WORK_CASES, "see notifications")
+    user = require_case_reader(request)
     return {"marked": notifications_mark_read(user=user, ids=data.ids)}

@@ -5,20 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from tiski.accounts.roles import CHANGE_CUSTOMERS, VIEW_CUSTOMERS
+from tiski.accounts.scope import can_see_full_customer
 from tiski.api.auth import require_perm
 from tiski.api.paging import PageIn, PageMeta, page_of
 from tiski.api.schemas import AUTH_ERRORS, OMITTED, ErrorOut, IdentityKind, IdentityTakenOut, ObjectId, TierName
+from tiski.api.selectors import customer_identities_for
 from tiski.api.timestamps import aware
 from tiski.customers.models import Customer
 from tiski.customers.selectors import customer_get, customer_list
 from tiski.customers.services import Handle, customer_change, customer_create
 
 ADD_CUSTOMERS = "customers.add_customer"
+
+
+def _viewer(context: dict[str, Any] | None) -> User | None:
+    """Return the user an API answer is for, from a schema's serialisation context."""
+    request = (context or {}).get("request")
+    user = getattr(request, "auth", None)
+    return user if isinstance(user, User) else None
+
+
+def _full(context: dict[str, Any] | None) -> bool:
+    """Return whether the answer's reader may see customers' full data (False for partner agents)."""
+    user = _viewer(context)
+    return user is None or can_see_full_customer(user)
+
 
 router = Router(tags=["customers"])
 
@@ -68,8 +85,32 @@ class CustomerOut(Schema):
         return obj.marketing_suppressed
 
     @staticmethod
-    def resolve_identities(obj: Customer) -> list[Any]:
-        return list(obj.identities.all())
+    def resolve_identities(obj: Customer, context: dict[str, Any]) -> list[Any]:
+        user = _viewer(context)
+        if user is None:
+            return list(obj.identities.all())
+        return customer_identities_for(user=user, customer=obj)
+
+    # A partner agent sees the name and the identities used on their cases; the rest stays empty.
+    @staticmethod
+    def resolve_notes(obj: Customer, context: dict[str, Any]) -> str:
+        return obj.notes if _full(context) else ""
+
+    @staticmethod
+    def resolve_address(obj: Customer, context: dict[str, Any]) -> str:
+        return obj.address if _full(context) else ""
+
+    @staticmethod
+    def resolve_interests(obj: Customer, context: dict[str, Any]) -> str:
+        return obj.interests if _full(context) else ""
+
+    @staticmethod
+    def resolve_field_sources(obj: Customer, context: dict[str, Any]) -> dict[str, str]:
+        return dict(obj.field_sources or {}) if _full(context) else {}
+
+    @staticmethod
+    def resolve_organization(obj: Customer, context: dict[str, Any]) -> Any:
+        return obj.organization if _full(context) else None
 
 
 class CustomerChangedOut(CustomerOut):

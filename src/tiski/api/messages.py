@@ -13,12 +13,12 @@ from ninja.responses import Status
 from pydantic import field_validator
 
 from tiski.accounts.roles import WORK_CASES
-from tiski.api.auth import require_perm
+from tiski.api.auth import require_case_reader, require_perm
 from tiski.api.cases import CaseRef
 from tiski.api.errors import ApiError
 from tiski.api.paging import PageIn, PageMeta, page_of
 from tiski.api.schemas import AUTH_ERRORS, CaseStatus, ChannelRef, ErrorOut, IdentityKind, ObjectId, UserRef
-from tiski.api.selectors import case_by_ref, channel_ref, message_get, message_list_for_case
+from tiski.api.selectors import case_by_ref, channel_ref_for, message_get, message_list_for_case
 from tiski.cases.models import Message
 from tiski.cases.services import FileIn, message_delivery_report, message_reply
 from tiski.channels.interface import InboundAttachment, InboundMessage, Threading
@@ -169,7 +169,7 @@ def messages_list(
     request: HttpRequest, case_ref: CaseRef, filters: Query[MessageFilters], page: Query[PageIn]
 ) -> dict[str, Any]:
     """List the case's messages on every channel, oldest first, without their raw source."""
-    user = require_perm(request, WORK_CASES, "work on cases")
+    user = require_case_reader(request)
     case = case_by_ref(user=user, ref=case_ref)
     return page_of(request, message_list_for_case(case=case, direction=filters.direction), page)
 
@@ -198,8 +198,8 @@ def messages_get(
     params: Query[MessageGetParams],
 ) -> Message:
     """Return one message with its attachments' metadata and delivery status."""
-    require_perm(request, WORK_CASES, "work on cases")
-    return message_get(message_id=message_id, with_raw="raw" in params.include)
+    user = require_case_reader(request)
+    return message_get(message_id=message_id, with_raw="raw" in params.include, user=user)
 
 
 @router.patch(
@@ -213,7 +213,7 @@ def messages_update(request: HttpRequest, message_id: ObjectId, data: DeliveryPa
     Inbound messages cannot be changed (409), nor replies not sent yet (409).
     """
     user = require_perm(request, WORK_CASES, "work on cases")
-    message = message_get(message_id=message_id)
+    message = message_get(message_id=message_id, user=user)
     message_delivery_report(message=message, status=data.delivery_status, actor=user, error=data.error)
     return message_get(message_id=message_id)
 
@@ -229,8 +229,8 @@ def inbound_create(request: HttpRequest, data: InboundIn) -> Status[dict[str, An
     The sender is identified by their handles (a new customer when none is known) and the message lands
     on the right case. A new message answers 201; a repeated external_id answers 200 with duplicate true.
     """
-    require_perm(request, WORK_CASES, "work on cases")
-    channel = channel_ref(data.channel_id)
+    user = require_perm(request, WORK_CASES, "work on cases")
+    channel = channel_ref_for(user=user, pk=data.channel_id)
     if not channel.active:
         raise ApiError(400, "channel_inactive", f"The channel {channel} is switched off; switch it on to receive.")
     receipt = message_receive(

@@ -14,10 +14,12 @@ from ninja.responses import Status
 from pydantic import ConfigDict
 
 from tiski.accounts.roles import CHANGE_RECORDS, VIEW_CUSTOMERS
+from tiski.accounts.scope import can_see_full_customer
 from tiski.api.auth import require_perm
 from tiski.api.errors import ApiError
 from tiski.api.paging import PageIn, PageMeta, page_of
 from tiski.api.schemas import AUTH_ERRORS, CustomerRef, ErrorOut, ObjectId
+from tiski.api.selectors import customer_full_required
 from tiski.customers.exceptions import RecordNotFoundError, RecordPermissionError, RecordSourceUnknownError
 from tiski.customers.models import ExternalRecord
 from tiski.customers.records import (
@@ -183,6 +185,7 @@ def customer_records(
     """List the customer's records and their organisation's, newest first."""
     user = require_perm(request, VIEW_CUSTOMERS, "see customers")
     customer = customer_get(user=user, customer_id=customer_id)
+    customer_full_required(user=user, customer_id=customer_id)  # a partner agent sees no external records
     if filters.kind and filters.kind not in ExternalRecord.Kind.values:
         raise ApiError(400, "kind_unknown", f"Unknown kind {filters.kind!r}; use one of {KINDS}.")
     records = records_query(user=user, customer=customer, kind=filters.kind).select_related("customer", "organization")
@@ -199,6 +202,8 @@ def customer_records(
 def records_get(request: HttpRequest, source: str, external_id: str) -> ExternalRecord:
     """Return the record SOURCE/EXTERNAL_ID (an external id may contain slashes)."""
     user = require_perm(request, VIEW_CUSTOMERS, "see customers")
+    if not can_see_full_customer(user):  # a partner agent sees no external records
+        raise ApiError(404, "record_not_found", f"No record {external_id!r} from {source!r}.")
     with _record_errors():
         return record_get(user=user, source=source, external_id=external_id)
 

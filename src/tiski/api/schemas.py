@@ -30,7 +30,18 @@ class ErrorOut(Schema):
     code: str = Field(description="A stable machine-readable code, e.g. case_closed or validation_error.")
 
 
+def _documented_as_in(schema: dict[str, Any]) -> None:
+    """Name the property "in" in the OpenAPI document, as it is sent (the document is generated without aliases)."""
+    properties = schema.get("properties", {})
+    if "where" in properties:
+        schema["properties"] = {("in" if name == "where" else name): value for name, value in properties.items()}
+        schema["properties"]["in"]["title"] = "In"
+        schema["required"] = ["in" if name == "where" else name for name in schema.get("required", [])]
+
+
 class FieldErrorOut(Schema):
+    model_config = {"json_schema_extra": _documented_as_in}
+
     where: str = Field(alias="in", description="body, query or path.")
     field: str = Field(description="The field, dotted for nested fields (identities.0.value).")
     message: str
@@ -81,4 +92,6 @@ def user_ref(user: Any) -> dict[str, Any] | None:
     return {"id": user.pk, "username": user.get_username(), "name": user.get_full_name() or user.get_username()}
 
 
-AUTH_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut}
+# What any operation may answer: 400 for a body or query the parser refuses (not JSON, a NUL character: see
+# tiski.api.parser), 401 and 403 for the token, 422 for invalid input.
+AUTH_ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut}

@@ -19,10 +19,11 @@ from ninja.responses import Status
 
 from tiski.api.auth import require_perm
 from tiski.api.errors import ApiError
-from tiski.api.schemas import AUTH_ERRORS, ErrorOut
+from tiski.api.schemas import AUTH_ERRORS, ErrorOut, FieldErrorOut
 from tiski.automation.models import Rule, RuleRun
 from tiski.automation.services import (
     RuleInvalidError,
+    rule_delete,
     rule_dry_run,
     rule_export,
     rule_save,
@@ -102,6 +103,12 @@ def _document(request: HttpRequest) -> Any:
         raise ApiError(400, "malformed_body", f"The body is not readable {kind}: {error}") from None
 
 
+class RuleInvalidOut(ErrorOut):
+    errors: list[str] | list[FieldErrorOut] = Field(
+        description="What is wrong with the rules, one line each (for a malformed path or query: one entry per field)."
+    )
+
+
 def _invalid(error: RuleInvalidError) -> ApiError:
     return ApiError(422, "rule_invalid", "; ".join(error.errors), errors=error.errors)
 
@@ -133,7 +140,7 @@ def rules_list(request: HttpRequest, format: str = "json") -> Any:
 
 @router.put(
     "/automation/rules",
-    response={200: RuleSetOut, 400: ErrorOut, 422: ErrorOut, **AUTH_ERRORS},
+    response={200: RuleSetOut, 400: ErrorOut, **AUTH_ERRORS, 422: RuleInvalidOut},
     summary="Replace all rules (JSON or YAML document, all or nothing)",
     openapi_extra={
         "requestBody": {
@@ -164,7 +171,7 @@ def rules_put(request: HttpRequest) -> dict[str, Any]:
 
 @router.post(
     "/automation/rules",
-    response={201: RuleOut, 400: ErrorOut, 422: ErrorOut, **AUTH_ERRORS},
+    response={201: RuleOut, 400: ErrorOut, **AUTH_ERRORS, 422: RuleInvalidOut},
     summary="Add a rule (last in order unless a position is given)",
     openapi_extra=_RULE_BODY,
 )
@@ -183,7 +190,7 @@ def rules_create(request: HttpRequest) -> Status[dict[str, Any]]:
 
 @router.post(
     "/automation/rules/dry-run",
-    response={200: DryRunOut, 400: ErrorOut, 422: ErrorOut, **AUTH_ERRORS},
+    response={200: DryRunOut, 400: ErrorOut, **AUTH_ERRORS, 422: RuleInvalidOut},
     summary="Which stored cases a rule would have matched (nothing is written)",
     openapi_extra=_RULE_BODY,
 )
@@ -215,7 +222,7 @@ def rules_get(request: HttpRequest, rule_id: int) -> dict[str, Any]:
 
 @router.put(
     "/automation/rules/{rule_id}",
-    response={200: RuleOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut, **AUTH_ERRORS},
+    response={200: RuleOut, 400: ErrorOut, 404: ErrorOut, **AUTH_ERRORS, 422: RuleInvalidOut},
     summary="Change a rule",
     openapi_extra=_RULE_BODY,
 )
@@ -239,7 +246,7 @@ def rules_update(request: HttpRequest, rule_id: int) -> dict[str, Any]:
 def rules_delete(request: HttpRequest, rule_id: int) -> Status[None]:
     """Delete one rule; its runs stay in the log under its name."""
     require_perm(request, MANAGE_RULES, "manage automation rules")
-    _rule(rule_id).delete()
+    rule_delete(rule=_rule(rule_id), actor=request.auth)  # type: ignore[attr-defined]
     return Status(204, None)
 
 

@@ -9,6 +9,7 @@ event (automation.context), in plain Python: a hundred rules cost microseconds, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -184,6 +185,8 @@ def _value(field: Field, op: str, value: Any) -> tuple[str, Any]:
         if not isinstance(values, list) or not values:
             return _("give a list of values."), None
         cleaned = [str(v).strip().casefold() for v in values if str(v).strip()]
+        if not cleaned:  # [" "] would be cleaned to [], which is refused when cleaned again
+            return _("give a list of values."), None
         if field.kind == "choice" and field.choices is not None:
             known = {key for key, _label in field.choices()}
             unknown = [v for v in cleaned if v not in known]
@@ -198,9 +201,11 @@ def _value(field: Field, op: str, value: Any) -> tuple[str, Any]:
         return _("give true or false."), None
     if field.kind == "number":
         try:
-            return "", float(value)
-        except (TypeError, ValueError):
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
             return _("give a number."), None
+        # "nan" and "inf" parse as floats but compare with nothing and cannot be stored as JSON (PostgreSQL).
+        return ("", number) if math.isfinite(number) else (_("give a number."), None)
     if value is None or not str(value).strip():
         return _("give a value."), None
     text = str(value).strip().casefold()
@@ -243,10 +248,16 @@ def _holds(condition: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
     expected = condition["value"]
     if isinstance(actual, list | tuple | frozenset | set):
         folded = {str(v).casefold() for v in actual}
-        if op == "contains":
-            return expected in folded
-        return expected not in folded  # not_contains
-    if isinstance(actual, bool | int | float) and not isinstance(expected, str):
+        if op in ("gt", "lt"):
+            return False
+        if op in ("in", "not_in"):
+            found = not folded.isdisjoint(expected)
+        elif op == "starts_with":
+            found = any(v.startswith(expected) for v in folded)
+        else:
+            found = expected in folded
+        return found is (op in ("contains", "is", "in", "starts_with"))
+    if isinstance(actual, bool | int | float) and isinstance(expected, bool | int | float):
         if op == "gt":
             return actual > expected
         if op == "lt":

@@ -31,6 +31,7 @@ from django.db.models import DateTimeField, Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from tiski.audit.services import audit_record
 from tiski.automation.actions import ACTIONS, ActionError, actions_validate
 from tiski.automation.conditions import FIELDS, conditions_fields, conditions_hold, conditions_validate
 from tiski.automation.context import context_for, contexts_for, latest_messages
@@ -135,7 +136,7 @@ def rule_clean(data: Mapping[str, Any]) -> dict[str, Any]:
     if trigger not in Trigger.values:
         errors.append(_("Choose when the rule runs: one of %(triggers)s.") % {"triggers": ", ".join(Trigger.values)})
     kinds = data.get("channel_kinds") or []
-    if not isinstance(kinds, list) or not set(kinds) <= set(ChannelKind.values):
+    if not isinstance(kinds, list) or not all(isinstance(k, str) and k in ChannelKind.values for k in kinds):
         errors.append(_("Channels must be a list of: %(kinds)s.") % {"kinds": ", ".join(ChannelKind.values)})
         kinds = []
     status = str(data.get("trigger_status") or "")
@@ -211,10 +212,43 @@ def rule_save(*, data: Mapping[str, Any], actor: Any, rule: Rule | None = None) 
         rule = Rule(created_by=actor if getattr(actor, "pk", None) else None, position=int(position))
     elif data.get("position") is not None:
         rule.position = int(data["position"])
-    for name, value in fields.items():
-        setattr(rule, name, value)
+    created = rule.pk is None
+    changed = _rule_fields_set(rule, fields)
     rule.save()
     rules_forget()
+    _rule_audit(rule=rule, actor=actor, created=created, changed=changed)
+    return rule
+
+
+def _rule_fields_set(rule: Rule, fields: Mapping[str, Any]) -> list[str]:
+    """Set FIELDS on RULE and return the names of those whose value changed."""
+    changed = [name for name, value in fields.items() if getattr(rule, name, None) != value]
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    return changed
+
+
+def _rule_audit(*, rule: Rule, actor: Any, created: bool, changed: Sequence[str]) -> None:
+    if created or changed:
+        action, detail = ("rule.create", {}) if created else ("rule.change", {"fields": list(changed)})
+        audit_record(action=action, actor=actor, target=rule, target_label=rule.name, detail=detail)
+
+
+@transaction.atomic
+def rule_delete(*, rule: Rule, actor: Any) -> None:
+    """Delete RULE (its runs stay in the log under its name) and record who did."""
+    audit_record(action="rule.delete", actor=actor, target=rule, target_label=rule.name)
+    rule.delete()
+    rules_forget()
+
+
+@transaction.atomic
+def rule_enabled_set(*, rule: Rule, enabled: bool, actor: Any) -> Rule:
+    """Switch RULE on or off and return it."""
+    rule.enabled = enabled
+    rule.save(update_fields=["enabled", "updated_at"])
+    rules_forget()
+    _rule_audit(rule=rule, actor=actor, created=False, changed=["enabled"])
     return rule
 
 
@@ -238,11 +272,13 @@ def rules_replace(*, items: Sequence[Mapping[str, Any]], actor: Any) -> list[Rul
     for position, (rule_id, fields) in enumerate(cleaned):
         rule = existing.pop(rule_id, None) if rule_id is not None else None
         rule = rule or Rule(created_by=actor if getattr(actor, "pk", None) else None)
-        for name, value in fields.items():
-            setattr(rule, name, value)
-        rule.position = position
+        created = rule.pk is None
+        changed = _rule_fields_set(rule, {**fields, "position": position})
         rule.save()
+        _rule_audit(rule=rule, actor=actor, created=created, changed=changed)
         kept.append(rule)
+    for gone in existing.values():
+        audit_record(action="rule.delete", actor=actor, target=gone, target_label=gone.name)
     Rule.objects.filter(pk__in=list(existing)).delete()
     rules_forget()
     return kept

@@ -20,12 +20,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tiski.audit.services import audit_record
 from tiski.automation import editor as action_forms
 from tiski.automation import forms
 from tiski.automation.actions import ACTIONS, ActionsInvalidError
 from tiski.automation.conditions import FIELDS
 from tiski.automation.models import Rule, RuleRun
-from tiski.automation.services import RuleInvalidError, rule_dry_run, rule_save, rules_forget
+from tiski.automation.services import (
+    RuleInvalidError,
+    rule_dry_run,
+    rule_enabled_set,
+    rule_save,
+    rules_forget,
+)
+from tiski.automation.services import rule_delete as rule_delete_service
 from tiski.automation.templating import PLACEHOLDERS
 from tiski.cases.models import Case
 from tiski.channels.models import ChannelKind
@@ -194,9 +202,7 @@ def condition_row(request: HttpRequest) -> HttpResponse:
 @rules_manager_required
 def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     rule = _rule_or_404(pk)
-    rule.enabled = not rule.enabled
-    rule.save(update_fields=["enabled", "updated_at"])
-    rules_forget()
+    rule = rule_enabled_set(rule=rule, enabled=not rule.enabled, actor=_user(request))
     state = _("on") if rule.enabled else _("off")
     messages.success(request, _("Rule “%(name)s” is %(state)s.") % {"name": rule.name, "state": state})
     return redirect("automation:list")
@@ -217,6 +223,14 @@ def rule_move(request: HttpRequest, pk: int, direction: str) -> HttpResponse:
         for position, rule in enumerate(ordered):
             if rule.position != position:
                 Rule.objects.filter(pk=rule.pk).update(position=position)
+        moved = ordered[other if 0 <= other < len(ordered) else index]
+        audit_record(
+            action="rule.change",
+            actor=_user(request),
+            target=moved,
+            target_label=moved.name,
+            detail={"fields": ["position"], "moved": direction},
+        )
     rules_forget()
     return redirect("automation:list")
 
@@ -225,8 +239,7 @@ def rule_move(request: HttpRequest, pk: int, direction: str) -> HttpResponse:
 @rules_manager_required
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = _rule_or_404(pk)
-    rule.delete()
-    rules_forget()
+    rule_delete_service(rule=rule, actor=_user(request))
     messages.success(request, _("Rule “%(name)s” deleted; its log stays.") % {"name": rule.name})
     return redirect("automation:list")
 

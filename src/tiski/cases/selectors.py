@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from tiski.accounts.roles import WORK_CASES
+from tiski.accounts.roles import can_read_cases
+from tiski.accounts.scope import case_scope
 from tiski.cases.exceptions import CaseNotFoundError, CasePermissionError
 from tiski.cases.models import Attachment, Case, CaseEvent, Message, Note
 from tiski.cases.references import case_pk_from_reference
@@ -39,7 +40,7 @@ SLA_FILTERS = ("due", "soon", "late")
 
 
 def _require_agent(user: User) -> None:
-    if not (user.is_authenticated and user.is_active and user.has_perm(WORK_CASES)):
+    if not can_read_cases(user):
         raise CasePermissionError("You do not have permission to see cases.")
 
 
@@ -50,7 +51,7 @@ def case_list(*, user: User, filters: CaseFilters | None = None) -> QuerySet[Cas
     """
     _require_agent(user)
     filters = filters or CaseFilters()
-    cases = Case.objects.select_related("customer", "owner", "team", "channel")
+    cases = Case.objects.filter(case_scope(user)).select_related("customer", "owner", "team", "channel")
     statuses = set(filters.status)
     if "active" in statuses:  # shorthand for every status that still needs work
         statuses.discard("active")
@@ -116,7 +117,10 @@ def case_get_for_agent(*, user: User, reference: str | int) -> Case:
     _require_agent(user)
     pk = reference if isinstance(reference, int) else case_pk_from_reference(reference)
     case = (
-        Case.objects.select_related("customer", "owner", "team", "channel", "category", "parent").filter(pk=pk).first()
+        Case.objects.filter(case_scope(user))
+        .select_related("customer", "owner", "team", "channel", "category", "parent")
+        .filter(pk=pk)
+        .first()
         if pk
         else None
     )
@@ -154,10 +158,10 @@ def case_timeline(*, case: Case) -> list[TimelineEntry]:
     return sorted(entries, key=lambda entry: (entry.at, entry.kind != "message"))
 
 
-def customer_other_cases(*, case: Case, limit: int = 10) -> QuerySet[Case]:
-    """Return the customer's other cases, newest first."""
+def customer_other_cases(*, case: Case, limit: int = 10, user: User | None = None) -> QuerySet[Case]:
+    """Return the customer's other cases (those USER may see, when given), newest first."""
     return (
-        Case.objects.filter(customer_id=case.customer_id)
+        Case.objects.filter(case_scope(user) if user is not None else Q(), customer_id=case.customer_id)
         .exclude(pk=case.pk)
         .select_related("channel")
         .order_by("-created_at")[:limit]
@@ -167,7 +171,12 @@ def customer_other_cases(*, case: Case, limit: int = 10) -> QuerySet[Case]:
 def attachment_get_for_agent(*, user: User, attachment_id: int) -> Attachment:
     """Return an attachment for download by an agent; raise CaseNotFoundError when there is none."""
     _require_agent(user)
-    attachment = Attachment.objects.select_related("message__case").filter(pk=attachment_id).first()
+    visible = Case.objects.filter(case_scope(user)).values("pk")
+    attachment = (
+        Attachment.objects.select_related("message__case")
+        .filter(pk=attachment_id, message__case_id__in=visible)
+        .first()
+    )
     if attachment is None:
         raise CaseNotFoundError("No such attachment.")
     return attachment

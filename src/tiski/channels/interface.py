@@ -118,6 +118,7 @@ class StatusUpdate:
     external_id: str
     status: str  # a cases.Message.Delivery value
     error: str = ""
+    reference: str = ""  # the reply's key echoed by the provider (channels.outbox.outbound_reference), if any
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +17,27 @@ from tiski.channels.models import Delivery
 
 logger = logging.getLogger(__name__)
 
-STALE_CLAIM = timedelta(minutes=10)
+
+def stale_claim() -> timedelta:
+    """Return how long a delivery may stay "sending" before it is in doubt and sent again (a dead worker's claim)."""
+    return timedelta(seconds=settings.TISKI_OUTBOX_STALE_CLAIM_S)
+
+
+# A reply's key in the provider's status callbacks (Twilio's StatusCallback query, WhatsApp's
+# biz_opaque_callback_data): the callback names the message even when the worker died before it stored
+# the provider's id, so that the in-doubt delivery is confirmed instead of sent again.
+REFERENCE_PREFIX = "tiski-message-"
+
+
+def outbound_reference(message_id: int) -> str:
+    """Return the key an adapter gives the provider for reply MESSAGE_ID, to be echoed in status callbacks."""
+    return f"{REFERENCE_PREFIX}{message_id}"
+
+
+def outbound_reference_parse(reference: str) -> int | None:
+    """Return the message id in REFERENCE (see outbound_reference), or None when it is not one of ours."""
+    digits = reference.removeprefix(REFERENCE_PREFIX) if reference.startswith(REFERENCE_PREFIX) else ""
+    return int(digits) if digits.isdigit() else None
 
 
 def outbox_enqueue(*, message: Message) -> Delivery:
@@ -63,7 +83,7 @@ def _claim(delivery_id: int) -> Delivery | None:
         if delivery is None or delivery.next_attempt_at > now:
             return None
         stale = delivery.status == Delivery.Status.SENDING and (
-            delivery.claimed_at is None or now - delivery.claimed_at > STALE_CLAIM
+            delivery.claimed_at is None or now - delivery.claimed_at > stale_claim()
         )
         if delivery.status != Delivery.Status.PENDING and not stale:
             return None
@@ -127,8 +147,10 @@ def outbox_attempt(*, delivery_id: int) -> str:
     """Try to send one due delivery and record the outcome; return the delivery's new status.
 
     A failed attempt is retried with exponential backoff up to TISKI_OUTBOX_MAX_ATTEMPTS; a permanent
-    refusal fails at once. Sending is at least once: a crash after the provider took the message but
-    before the result was stored sends it again after STALE_CLAIM.
+    refusal fails at once. A crash after the provider took the message but before the result was stored
+    leaves the delivery "sending", in doubt: a status callback that names it (outbound_reference) confirms
+    it (outbox_confirm); otherwise it is sent again once the claim is stale (TISKI_OUTBOX_STALE_CLAIM_S),
+    with the same reference and, for email, the same Message-ID, so the receiving side can drop the copy.
     """
     from tiski.channels.tasks import outbox_deliver
 
@@ -145,6 +167,8 @@ def outbox_attempt(*, delivery_id: int) -> str:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with transaction.atomic():
             delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+            if delivery.status == Delivery.Status.SENT:
+                return delivery.status  # the answer was lost, but the provider's status callback confirmed it
             delivery.last_error = error
             if permanent or delivery.attempts >= settings.TISKI_OUTBOX_MAX_ATTEMPTS:
                 delivery.status = Delivery.Status.FAILED
@@ -164,31 +188,86 @@ def outbox_attempt(*, delivery_id: int) -> str:
         return delivery.status
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-        delivery.status = Delivery.Status.SENT
-        delivery.last_error = ""
-        delivery.save(update_fields=["status", "last_error", "updated_at"])
-        message.delivery_status = Message.Delivery.SENT
-        message.delivery_error = ""
-        message.external_id = result.external_id or None
-        message.sent_at = timezone.now()
-        message.save(update_fields=["delivery_status", "delivery_error", "external_id", "sent_at"])
-        case_event_record(case=message.case, kind=CaseEvent.Kind.REPLY_SENT, message_id=message.pk)
+        if delivery.status == Delivery.Status.SENT:
+            return delivery.status  # a status callback confirmed it while the provider's answer was on its way
+        _sent_record(delivery=delivery, message=message, external_id=result.external_id)
     return delivery.status
 
 
+def _sent_record(*, delivery: Delivery, message: Message, external_id: str) -> None:
+    """Mark DELIVERY and its MESSAGE sent with the provider's EXTERNAL_ID (in the caller's transaction)."""
+    delivery.status = Delivery.Status.SENT
+    delivery.last_error = ""
+    delivery.save(update_fields=["status", "last_error", "updated_at"])
+    message.delivery_status = Message.Delivery.SENT
+    message.delivery_error = ""
+    message.external_id = external_id or None
+    message.sent_at = timezone.now()
+    message.save(update_fields=["delivery_status", "delivery_error", "external_id", "sent_at"])
+    case_event_record(case=message.case, kind=CaseEvent.Kind.REPLY_SENT, message_id=message.pk)
+
+
+def outbox_confirm(*, reference: str, external_id: str) -> Message | None:
+    """Record that the provider took the reply REFERENCE names (outbound_reference) as EXTERNAL_ID, when the
+    outbox has not recorded it yet: the worker died between the provider's answer and storing it. Return
+    the message when it was confirmed now, else None (unknown reference, or recorded already)."""
+    message_id = outbound_reference_parse(reference)
+    if message_id is None or not external_id:
+        return None
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().filter(message_id=message_id).first()
+        if delivery is None or delivery.status not in (Delivery.Status.SENDING, Delivery.Status.PENDING):
+            return None
+        message = Message.objects.select_related("case").get(pk=message_id)
+        if message.external_id:
+            return None
+        _sent_record(delivery=delivery, message=message, external_id=external_id)
+        logger.info("delivery %s: confirmed by the provider's status callback as %s", delivery.pk, external_id)
+        return message
+
+
 def outbox_requeue_stale() -> int:
-    """Enqueue an attempt for every unfinished delivery; return how many. Run when a worker starts.
+    """Enqueue an attempt for every unfinished delivery that has none waiting; return how many. Run when a
+    worker starts.
 
     A pending delivery is attempted when due; one a dead worker left "sending" is attempted once its
-    claim is stale (STALE_CLAIM after it was claimed), however soon the worker came back. Extra attempts
-    are harmless: only a due, unclaimed delivery is sent.
+    claim is stale (TISKI_OUTBOX_STALE_CLAIM_S after it was claimed), however soon the worker came back.
+    Extra attempts are harmless: only a due, unclaimed delivery is sent.
     """
     from tiski.channels.tasks import outbox_deliver
 
     unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING])
     rows = list(unfinished.values_list("pk", "status", "next_attempt_at", "claimed_at"))
+    requeued = 0
+    waiting = _waiting_attempts()
     with transaction.atomic():
         for delivery_id, status, next_attempt_at, claimed_at in rows:
-            due = next_attempt_at if status == Delivery.Status.PENDING else (claimed_at or timezone.now()) + STALE_CLAIM
+            if status == Delivery.Status.PENDING:
+                if delivery_id in waiting and waiting[delivery_id] >= next_attempt_at:
+                    continue  # its attempt waits in the queue already
+                due = next_attempt_at
+            else:
+                due = (claimed_at or timezone.now()) + stale_claim()
             outbox_deliver.using(run_after=due).enqueue(delivery_id=delivery_id)
-    return len(rows)
+            requeued += 1
+    return requeued
+
+
+def _waiting_attempts() -> dict[int, datetime]:
+    """Return, per delivery whose attempt waits in the database task queue (not yet taken by a worker), when
+    the latest of them runs: a pending delivery with one due when it is needs no second one (else the queue
+    would hold every attempt once more after each restart). Empty with another task backend."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from tiski.channels.tasks import outbox_deliver
+
+    if not isinstance(outbox_deliver.get_backend(), DatabaseBackend):
+        return {}
+    queued = DBTaskResult.objects.filter(status="READY", task_path=outbox_deliver.module_path)
+    latest: dict[int, datetime] = {}
+    for args_kwargs, run_after in queued.values_list("args_kwargs", "run_after").iterator():
+        delivery_id = ((args_kwargs or {}).get("kwargs") or {}).get("delivery_id")
+        if isinstance(delivery_id, int) and (delivery_id not in latest or run_after > latest[delivery_id]):
+            latest[delivery_id] = run_after
+    return latest

@@ -262,7 +262,14 @@ DELIVERY_RANK: dict[str, int] = {
 
 def delivery_status_apply(*, kind: str, update: StatusUpdate) -> Message | None:
     """Record a provider's delivery report on the outbound message it names (by the provider's id, on a
-    channel of KIND); return the message, or None when no such message is stored (logged, nothing done)."""
+    channel of KIND); return the message, or None when no such message is stored (logged, nothing done).
+
+    A report that carries the reply's reference confirms a delivery the outbox left in doubt (outbox_confirm)
+    before it is applied: the provider's id is stored, and the reply is not sent again."""
+    if update.reference:
+        from tiski.channels.outbox import outbox_confirm
+
+        outbox_confirm(reference=update.reference, external_id=update.external_id)
     message = (
         Message.objects.filter(channel__kind=kind, external_id=update.external_id, direction=Message.Direction.OUT)
         .order_by("-pk")

@@ -21,13 +21,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
 from tiski.accounts.roles import ERASE_CUSTOMERS, EXPORT_CUSTOMERS, MERGE_CUSTOMERS
+from tiski.audit.services import audit_record
 from tiski.cases.exceptions import CaseNotFoundError
 from tiski.cases.models import Case
 from tiski.cases.selectors import case_get_for_agent
 from tiski.channels.models import ChannelKind
 from tiski.console import forms
 from tiski.console.selectors import ConsoleNotFoundError, customer_panel, notification_get_for
-from tiski.console.views import _is_htmx, _user, agent_required, case_pane_context
+from tiski.console.views import _is_htmx, _user, agent_required, case_pane_context, viewer_may_post
 from tiski.customers.exceptions import (
     CustomerErasedError,
     CustomerMergeError,
@@ -118,6 +119,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except (TimelineCursorInvalidError, TimelineFilterInvalidError):
         context = _timeline_context(request, customer, forms.TimelineFilters())
     panel = customer_panel(user=_user(request), customer=customer, records_latest=5)
+    if not panel.full:  # the issue asks for a partner's look at a customer to be on the audit trail
+        audit_record(
+            action="customer.view_full",
+            actor=_user(request),
+            target=customer,
+            detail={"reduced": True},
+            request=request,
+        )
     context |= {"panel": panel} | follow_button_context(target="customer", obj=customer, following=panel.following)
     return render(request, "console/customer.html", context)
 
@@ -165,6 +174,7 @@ def follow_button_context(*, target: str, obj: Any, following: bool) -> dict[str
 
 @require_POST
 @agent_required
+@viewer_may_post
 def follow_toggle(request: HttpRequest, target: str, key: str | int) -> HttpResponse:
     """Follow or stop following a customer, organisation or case ("action" = follow | unfollow)."""
     obj = _follow_target(request, target, key)
@@ -434,6 +444,7 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
+@viewer_may_post
 def notifications(request: HttpRequest) -> HttpResponse:
     """GET lists the user's notifications, newest first; POST marks them read (all, or the ids posted)."""
     user = _user(request)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from tiski.accounts.token_scopes import SCOPE_LABELS
 from tiski.cases.models import Case, Message
 from tiski.cases.selectors import SLA_FILTERS, CaseFilters
 from tiski.cases.services import FileIn
@@ -121,6 +122,11 @@ class CaseUpdateForm(forms.Form):
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100, strip=True)
     user = forms.IntegerField(label=_("For user"), required=False)
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=list(SCOPE_LABELS.items()),
+        error_messages={"required": _("Choose at least one scope: what the token may be used for.")},
+    )
 
 
 class SplitForm(forms.Form):

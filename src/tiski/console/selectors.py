@@ -28,8 +28,9 @@ from tiski.accounts.roles import (
     MERGE_CUSTOMERS,
     VIEW_QUARANTINE,
     VIEW_SENT_MAIL,
-    WORK_CASES,
+    can_read_cases,
 )
+from tiski.accounts.scope import can_see_full_customer, case_scope, user_partner
 from tiski.accounts.selectors import agent_list
 from tiski.cases.models import Attachment, CannedReply, Case, CaseEvent, Message
 from tiski.channels.models import Channel, ChannelKind, QuarantinedMail
@@ -110,8 +111,20 @@ class FilterChoices:
     agents: list[User]
 
 
-def filter_choices() -> FilterChoices:
-    """Return the channels, teams and agents the inbox filters and the case controls offer."""
+def filter_choices(*, user: User | None = None) -> FilterChoices:
+    """Return the channels, teams and agents the inbox filters and the case controls offer.
+
+    A partner agent (USER) is offered only the partner's channels, its teams and the teams of its queues, and
+    the partner's own agents: the names of the rest of the company are none of theirs.
+    """
+    partner = user_partner(user) if user is not None else None
+    if partner is not None:
+        teams = Team.objects.filter(Q(partner=partner) | Q(queue__in=partner.queues.all())).distinct()
+        return FilterChoices(
+            channels=list(partner.channels.order_by("kind", "name")),
+            teams=list(teams.order_by("name")),
+            agents=list(agent_list().filter(agent__partner=partner)),
+        )
     return FilterChoices(
         channels=list(Channel.objects.order_by("kind", "name")),
         teams=list(Team.objects.order_by("name")),
@@ -254,10 +267,13 @@ def sent_mail_get(*, user: User, name: str) -> SentMail:
 
 def message_get_for(*, user: User, message_id: int) -> Message:
     """Return message MESSAGE_ID with its case, channel and attachments for an agent; raise ConsoleNotFoundError."""
-    if not user.has_perm(WORK_CASES):
+    if not can_read_cases(user):
         raise ConsolePermissionError("You do not have permission to see cases.")
     message = (
-        Message.objects.select_related("case", "channel").prefetch_related("attachments").filter(pk=message_id).first()
+        Message.objects.select_related("case", "channel")
+        .prefetch_related("attachments")
+        .filter(pk=message_id, case_id__in=Case.objects.filter(case_scope(user)).values("pk"))
+        .first()
     )
     if message is None:
         raise ConsoleNotFoundError(f"No message {message_id}.")
@@ -335,6 +351,7 @@ class CustomerPanel:
     can_merge: bool
     can_export: bool
     can_erase: bool
+    full: bool = True  # False for a partner agent: the reduced view (no records, signals, other cases' data)
 
     @property
     def erased(self) -> bool:
@@ -355,6 +372,8 @@ def customer_panel(
     cases listed. Each part is one query (signals two: the rules, then all their hits), whatever the size of
     the customer's history.
     """
+    if not can_see_full_customer(user):
+        return _customer_panel_reduced(user=user, customer=customer, case=case, cases_shown=cases_shown)
     return CustomerPanel(
         customer=customer,
         identities=list(customer.identities.all()),
@@ -376,8 +395,41 @@ def customer_panel(
     )
 
 
-def inbox_signals(*, cases: list[Case]) -> dict[int, list[Signal]]:
-    """Return the signals of the customers of CASES (one page of the inbox), by customer id, in one call."""
+def _customer_panel_reduced(
+    *, user: User, customer: Customer, case: Case | None, cases_shown: tuple[int, int]
+) -> CustomerPanel:
+    """Return the panel a partner agent sees: the name, the identities the customer used on the cases USER may
+    see, and those cases; no signals, suggestions, external records or customer actions."""
+    visible = Case.objects.filter(case_scope(user), customer_id=customer.pk).values("pk")
+    used = Message.objects.filter(case_id__in=visible, identity_id__isnull=False).values("identity_id")
+    return CustomerPanel(
+        customer=customer,
+        identities=list(customer.identities.filter(pk__in=used)),
+        signals=[],
+        suggestions=[],
+        cases=customer_cases(
+            user=user,
+            customer=customer,
+            open_limit=cases_shown[0],
+            recent_limit=cases_shown[1],
+            exclude_id=case.pk if case else None,
+        ),
+        records=[],
+        following=is_following(user=user, customer=customer),
+        can_change=False,
+        can_merge=False,
+        can_export=False,
+        can_erase=False,
+        full=False,
+    )
+
+
+def inbox_signals(*, user: User | None = None, cases: list[Case]) -> dict[int, list[Signal]]:
+    """Return the signals of the customers of CASES (one page of the inbox), by customer id, in one call.
+
+    A partner agent (USER) sees none: they come from the customer's whole history and records."""
+    if user is not None and not can_see_full_customer(user):
+        return {}
     return signals_for(customer_ids=[case.customer_id for case in cases])
 
 

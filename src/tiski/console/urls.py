@@ -7,6 +7,7 @@ usual names (settings.LOGIN_URL), and the console's own pages are named "console
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from tiski.accounts.views import TiskiLoginView
 from tiski.console import call_views, chat_views, customer_views, routing_views, supervisor_views, views
 
 NAMESPACE = "console"  # not `app_name`: that would namespace login/logout too
@@ -68,7 +69,7 @@ console_patterns = [
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        TiskiLoginView.as_view(),  # password, then two-factor when the user has it (tiski.accounts)
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

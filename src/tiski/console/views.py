@@ -24,7 +24,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from tiski.accounts.roles import ASSIGN_ANY, MANAGE_TOKENS, WORK_CASES
+from tiski.accounts.roles import ASSIGN_ANY, MANAGE_TOKENS, WORK_CASES, can_read_cases
+from tiski.accounts.scope import case_scope
 from tiski.accounts.services import api_token_issue, api_token_revoke
 from tiski.cases.exceptions import CaseClosedError, CaseError, CaseNotFoundError, CasePermissionError
 from tiski.cases.models import Attachment, Case, Message
@@ -63,6 +64,7 @@ from tiski.console.selectors import (
     timeline_pending,
     token_owner_for,
 )
+from tiski.core.files import file_response
 from tiski.customers.selectors import customer_timeline
 from tiski.notifications.selectors import is_following
 
@@ -71,22 +73,57 @@ View = Callable[Concatenate[HttpRequest, P], HttpResponseBase]
 TZ_COOKIE = "tiski_tz"
 
 
-def agent_required(view: View[P]) -> View[P]:
-    """Let agents in: anonymous users go to the login page, users without WORK_CASES get 403.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    Also activate the time zone the browser reported, so times read in the agent's own zone.
+
+def agent_required(view: View[P]) -> View[P]:
+    """Let agents in: anonymous users go to the login page, users who may not see cases get 403.
+
+    A read-only user (VIEW_CASES without WORK_CASES) may read; any other method gets 403 unless the view is
+    marked with :func:`viewer_may_post` (following). Also activate the time zone the browser reported, so
+    times read in the agent's own zone.
     """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not request.user.has_perm(WORK_CASES):
+        if not can_read_cases(request.user):
             raise PermissionDenied(_("Your account cannot work on cases. Ask an administrator for the agent role."))
+        if (
+            request.method not in SAFE_METHODS
+            and not getattr(view, "viewer_may_post", False)
+            and not request.user.has_perm(WORK_CASES)
+        ):
+            raise PermissionDenied(_("Your account can read cases but not change them."))
         _activate_time_zone(request)
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def worker_required(view: View[P]) -> View[P]:
+    """Like :func:`agent_required`, but for pages only those who work cases use (macros): read-only users get 403."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        if request.user.is_authenticated and can_read_cases(request.user) and not request.user.has_perm(WORK_CASES):
+            raise PermissionDenied(_("Your account can read cases but not change them."))
+        return agent_required(view)(request, *args, **kwargs)
+
+    return wrapper
+
+
+def viewer_may_post(view: View[P]) -> View[P]:
+    """Mark VIEW as one a read-only user may post to too (following a case or customer, reading notifications)."""
+    view.viewer_may_post = True  # type: ignore[attr-defined]
+    return view
+
+
+def _require_work(request: HttpRequest) -> None:
+    """Refuse a read-only user (403: they may see the case, not change it)."""
+    if not request.user.has_perm(WORK_CASES):
+        raise PermissionDenied(_("Your account can read cases but not change them."))
 
 
 def _activate_time_zone(request: HttpRequest) -> None:
@@ -138,10 +175,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "page": page,
-        "signals": inbox_signals(cases=page.cases),
+        "signals": inbox_signals(user=_user(request), cases=page.cases),
         "filters": filters,
         "query": query.urlencode(),
-        "choices": filter_choices(),
+        "choices": filter_choices(user=_user(request)),
         "priorities": list(Case.Priority.choices)[::-1],
         "statuses": Case.Status.choices,
     }
@@ -157,9 +194,10 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "timeline": case_timeline(case=case),
         "with_source": messages_with_source(case=case),
         "splits": message_splits(case=case),
-        "related": list(case.related.order_by("-created_at")),
+        "related": list(case.related.filter(case_scope(user)).order_by("-created_at")),
         "pending": timeline_pending(case=case),
         "can_assign": user.has_perm(ASSIGN_ANY),
+        "can_work": user.has_perm(WORK_CASES),
         # Read only by the header, so the timeline's polling does not pay for it.
         "case_follow": SimpleLazyObject(
             lambda: {
@@ -168,7 +206,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
                 "on": is_following(user=user, case=case),
             }
         ),
-        "choices": filter_choices(),
+        "choices": filter_choices(user=user),
         "statuses": Case.Status.choices,
         "priorities": Case.Priority.choices,
     }
@@ -203,7 +241,9 @@ def case_pane_context(request: HttpRequest, case: Case, *, related: list[Case] |
     return {
         "case": case,
         "panel": panel,
-        "related": related if related is not None else list(case.related.order_by("-created_at")),
+        "related": related
+        if related is not None
+        else list(case.related.filter(case_scope(user)).order_by("-created_at")),
         "earlier": earlier.entries,
         "follow": {
             "target": "customer",
@@ -329,15 +369,12 @@ def _attachment_for_agent(request: HttpRequest, pk: int, filename: str) -> FileR
 
 
 def _file_response(attachment: Attachment, *, as_attachment: bool) -> FileResponse:
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=as_attachment,
+    return file_response(
+        file=attachment.file.open("rb"),
         filename=attachment.filename,
-        content_type=attachment.content_type or "application/octet-stream",
+        content_type=attachment.content_type,
+        inline=not as_attachment,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 def _message_or_404(request: HttpRequest, pk: int) -> Message:
@@ -352,6 +389,7 @@ def _message_or_404(request: HttpRequest, pk: int) -> Message:
 def message_split(request: HttpRequest, pk: int) -> HttpResponse:
     """ "New case from this message": GET the inline form, POST it to open the new case and go there."""
     message = _message_or_404(request, pk)
+    _require_work(request)
     old = message.case
     if message.direction != Message.Direction.IN:
         error = _("Only a message from the customer can start a new case.")
@@ -447,7 +485,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 raise PermissionDenied(str(exc)) from None
             except ConsoleNotFoundError:
                 raise Http404(_("No such user.")) from None
-            issued = api_token_issue(user=owner, name=form.cleaned_data["name"])
+            issued = api_token_issue(user=owner, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"])
             form = forms.TokenCreateForm()
         else:
             status = 400

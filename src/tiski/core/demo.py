@@ -22,8 +22,8 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
-from tiski.accounts.models import Team
-from tiski.accounts.roles import ADMINISTRATOR, AGENT, TEAM_LEAD
+from tiski.accounts.models import Partner, Team
+from tiski.accounts.roles import ADMINISTRATOR, AGENT, PARTNER_AGENT, READ_ONLY, TEAM_LEAD
 from tiski.accounts.services import agent_create, roles_ensure
 from tiski.automation.demo import demo_rules_create
 from tiski.cases.models import Case, CaseEvent, Category, Message, Note
@@ -41,7 +41,7 @@ from tiski.notifications.models import Follow
 from tiski.proactive.demo import demo_proactive_create
 from tiski.reports.demo import demo_reports_create
 from tiski.reports.facts import facts_rebuild
-from tiski.routing.models import Queue
+from tiski.routing.models import AgentState, Queue
 from tiski.routing.subscribers import routing_intake_paused
 from tiski.surveys.demo import demo_surveys_create
 
@@ -519,6 +519,52 @@ class DemoBase:
         ]
 
 
+# The outside company that runs the shop's chat and social channels, with its own agent; and a billing colleague
+# who follows cases without working them. Not in DEMO_USERS: they take no part in the invented history.
+PARTNER_NAME = "Chatly Oy"
+PARTNER_CHANNELS = (ChannelKind.CHAT, ChannelKind.MESSENGER, ChannelKind.INSTAGRAM)
+PARTNER_USER = DemoUser("chatly", "Sanna", "Salo", PARTNER_AGENT, (PARTNER_NAME,))
+READ_ONLY_USER = DemoUser("billing", "Bea", "Berg", READ_ONLY, ("Laskutus",))
+
+
+def _demo_user_ensure(base: DemoBase, demo_user: DemoUser, *, partner: Partner | None = None) -> None:
+    """Create DEMO_USER where missing (administrators are superusers too) and note it in BASE."""
+    user = User.objects.filter(username=demo_user.username).first()
+    if user is None:
+        user = agent_create(
+            username=demo_user.username,
+            password=DEMO_PASSWORD,
+            role=demo_user.role,
+            first_name=demo_user.first_name,
+            last_name=demo_user.last_name,
+            email=f"{demo_user.username}@{DOMAIN}",
+            teams=[base.teams[t] for t in demo_user.teams],
+            language=demo_user.language,
+            partner=partner,
+        )
+        if demo_user.role == ADMINISTRATOR:
+            user.is_superuser = True
+            user.save(update_fields=["is_superuser"])
+    base.users[demo_user.username] = user
+
+
+def _partner_ensure(base: DemoBase) -> None:
+    """Create the partner Chatly Oy, its team and agent, and the read-only billing user where missing."""
+    partner, created = Partner.objects.get_or_create(name=PARTNER_NAME)
+    if created:
+        partner.channels.set([base.channels[kind] for kind in PARTNER_CHANNELS if kind in base.channels])
+        if "chat" in base.queues:
+            partner.queues.set([base.queues["chat"]])
+    base.teams[PARTNER_NAME] = Team.objects.get_or_create(name=PARTNER_NAME, defaults={"partner": partner})[0]
+    for demo_user in (PARTNER_USER, READ_ONLY_USER):
+        _demo_user_ensure(base, demo_user, partner=partner if demo_user.role == PARTNER_AGENT else None)
+    state, created = AgentState.objects.get_or_create(
+        user=base.users[PARTNER_USER.username], defaults={"capacity": 3, "channel_kinds": list(PARTNER_CHANNELS)}
+    )
+    if created and "chat" in base.queues:
+        state.queues.set([base.queues["chat"]])
+
+
 @dataclass(frozen=True)
 class DemoResult:
     created: bool
@@ -566,23 +612,9 @@ def demo_base_ensure() -> DemoBase:
             },
         )[0]
     for demo_user in DEMO_USERS:
-        user = User.objects.filter(username=demo_user.username).first()
-        if user is None:
-            user = agent_create(
-                username=demo_user.username,
-                password=DEMO_PASSWORD,
-                role=demo_user.role,
-                first_name=demo_user.first_name,
-                last_name=demo_user.last_name,
-                email=f"{demo_user.username}@{DOMAIN}",
-                teams=[base.teams[t] for t in demo_user.teams],
-                language=demo_user.language,
-            )
-            if demo_user.role == ADMINISTRATOR:
-                user.is_superuser = True
-                user.save(update_fields=["is_superuser"])
-        base.users[demo_user.username] = user
+        _demo_user_ensure(base, demo_user)
     base.queues = demo_routing_ensure(categories=base.categories, users=base.users)
+    _partner_ensure(base)
     return base
 
 

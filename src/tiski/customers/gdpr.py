@@ -21,6 +21,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from tiski.accounts.roles import ERASE_CUSTOMERS, EXPORT_CUSTOMERS
+from tiski.audit.services import audit_customer_label, audit_record
 from tiski.cases.models import Attachment, Case, CaseEvent, Message, Note
 from tiski.channels.models import Delivery, QuarantinedMail
 from tiski.customers.exceptions import CustomerErasedError
@@ -106,6 +107,13 @@ def customer_export(*, customer: Customer, actor: User | None) -> dict[str, Any]
         kind=CustomerEvent.Kind.EXPORTED,
         actor=actor,
         data={"via": "command line" if actor is None else "user", "cases": len(cases)},
+    )
+    audit_record(
+        action="customer.export",
+        actor=actor,
+        target=customer,
+        target_label=audit_customer_label(customer.pk),
+        detail={"via": "command line" if actor is None else "user", "cases": len(cases)},
     )
     return export
 
@@ -270,6 +278,13 @@ def customer_erase(*, customer: Customer, actor: User | None) -> None:
         update_fields=["name", "name_key", "notes", "address", "interests", "field_sources", "erased_at", "updated_at"]
     )
     CustomerEvent.objects.create(customer=customer, kind=CustomerEvent.Kind.ERASED, actor=actor, data=counts)
+    audit_record(
+        action="customer.erase",
+        actor=actor,
+        target=customer,
+        target_label=audit_customer_label(customer.pk),
+        detail={"via": "command line" if actor is None else "user", **counts},
+    )
 
 
 def _personal_tokens(customer: Customer) -> list[str]:

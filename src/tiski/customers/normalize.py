@@ -82,9 +82,18 @@ def normalize_phone(value: str, *, region: str | None = None, international: boo
         raise IdentityInvalidError(f"{value!r} is not a phone number") from exc
     if number.extension:
         raise IdentityInvalidError(f"{value!r} has an extension; give the number without it")
-    if not phonenumbers.is_possible_number(number):
+    if not number.national_number or not phonenumbers.is_possible_number(number):
         raise IdentityInvalidError(f"{value!r} is not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # Stored numbers are normalised again when matched: one that reads back as another number ("0000000" gave
+    # "+358000000", which gave "+35800000") would split one customer in two.
+    try:
+        again = phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        again = ""
+    if again != e164:
+        raise IdentityInvalidError(f"{value!r} is not a possible phone number")
+    return e164
 
 
 def normalize_instagram(value: str) -> str:

@@ -12,7 +12,8 @@ from django.db import connection
 from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
 from django.utils import timezone
 
-from tiski.accounts.roles import VIEW_CUSTOMERS, WORK_CASES
+from tiski.accounts.roles import VIEW_CUSTOMERS, can_read_cases
+from tiski.accounts.scope import can_see_full_customer, case_scope, customer_scope
 from tiski.cases.models import Attachment, Case, CaseEvent, Message, Note
 from tiski.channels.models import ChannelKind
 from tiski.customers.exceptions import TimelineCursorInvalidError, TimelineFilterInvalidError
@@ -35,7 +36,8 @@ def _require(user: User) -> None:
 def customer_list(*, user: User, q: str = "") -> QuerySet[Customer]:
     """Return the customers matching Q (name, or an identity such as an email address), by name."""
     _require(user)
-    customers = Customer.objects.select_related("organization").prefetch_related("identities")
+    customers = Customer.objects.filter(customer_scope(user))
+    customers = customers.select_related("organization").prefetch_related("identities")
     if q.strip():
         text = q.strip()
         customers = customers.filter(Q(name__icontains=text) | Q(identities__value__iexact=text.lower())).distinct()
@@ -46,7 +48,11 @@ def customer_get(*, user: User, customer_id: int) -> Customer:
     """Return one customer with identities; raise CustomerNotFoundError."""
     _require(user)
     customer = (
-        Customer.objects.select_related("organization").prefetch_related("identities").filter(pk=customer_id).first()
+        Customer.objects.filter(customer_scope(user))
+        .select_related("organization")
+        .prefetch_related("identities")
+        .filter(pk=customer_id)
+        .first()
     )
     if customer is None:
         raise CustomerNotFoundError(f"No customer {customer_id}.")
@@ -71,6 +77,8 @@ def customer_search(*, user: User, q: str, exclude_id: int | None = None, limit:
 def organization_get(*, user: User, organization_id: int) -> Organization:
     """Return one organisation; raise CustomerNotFoundError."""
     _require(user)
+    if not can_see_full_customer(user):  # a partner agent sees no organisations
+        raise CustomerNotFoundError(f"No organisation {organization_id}.")
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         raise CustomerNotFoundError(f"No organisation {organization_id}.")
@@ -88,7 +96,7 @@ def organization_customers(*, user: User, organization: Organization, limit: int
 def suggestions_open(*, user: User, customer: Customer, limit: int = 3) -> list[MatchSuggestion]:
     """Return CUSTOMER's open match suggestions, best first, with each candidate and its organisation."""
     _require(user)
-    if not customer.provisional:
+    if not customer.provisional or not can_see_full_customer(user):
         return []
     return list(
         MatchSuggestion.objects.filter(customer=customer, status=MatchSuggestion.Status.OPEN)
@@ -119,9 +127,9 @@ def customer_cases(
 ) -> CustomerCases:
     """Return CUSTOMER's open cases and the most recent others (EXCLUDE_ID left out), two indexed queries."""
     _require(user)
-    if not user.has_perm(WORK_CASES):
+    if not can_read_cases(user):
         return CustomerCases(open=[], recent=[])
-    cases = Case.objects.filter(customer=customer).select_related("channel", "owner")
+    cases = Case.objects.filter(case_scope(user), customer=customer).select_related("channel", "owner")
     if exclude_id is not None:
         cases = cases.exclude(pk=exclude_id)
     open_cases = cases.filter(status__in=Case.OPEN_STATUSES).order_by("-updated_at", "-id")[:open_limit]
@@ -288,8 +296,8 @@ def customer_timeline(
     cursor = TimelineCursor.decode(before) if isinstance(before, str) else before
     limit = max(1, min(limit, 200))
     sources: dict[str, QuerySet[Any]] = {}
-    if user.has_perm(WORK_CASES):
-        cases = Case.objects.filter(customer_id=customer.pk)
+    if can_read_cases(user):
+        cases = Case.objects.filter(case_scope(user), customer_id=customer.pk)
         if exclude_case_id is not None:
             cases = cases.exclude(pk=exclude_case_id)
         of_customer = Q(case_id__in=cases.values("pk"))
@@ -300,7 +308,7 @@ def customer_timeline(
             sources["note"] = Note.objects.filter(of_customer)
         if "events" in wanted:
             sources["event"] = CaseEvent.objects.filter(of_customer).exclude(kind__in=_DUPLICATE_EVENTS)
-    if "events" in wanted:
+    if "events" in wanted and can_see_full_customer(user):
         sources["customer_event"] = CustomerEvent.objects.filter(customer=customer)
     keys = _newest_keys(sources, cursor, limit + 1)
     keys.sort(reverse=True)
@@ -346,7 +354,11 @@ def _timeline_items(keys: list[_Key]) -> dict[tuple[str, int], Any]:
 def identity_get(*, user: User, identity_id: int) -> Identity:
     """Return one identity with its customer; raise CustomerNotFoundError."""
     _require(user)
-    identity = Identity.objects.select_related("customer").filter(pk=identity_id).first()
+    identity = (
+        Identity.objects.select_related("customer")
+        .filter(pk=identity_id, customer_id__in=Customer.objects.filter(customer_scope(user)).values("pk"))
+        .first()
+    )
     if identity is None:
         raise CustomerNotFoundError(f"No identity {identity_id}.")
     return identity
@@ -362,4 +374,4 @@ def organization_records(*, user: User, organization: Organization, limit: int =
 def customer_case_count(*, user: User, customer: Customer) -> int:
     """Return how many cases CUSTOMER has (for the merge confirmation)."""
     _require(user)
-    return Case.objects.filter(customer=customer).count()
+    return Case.objects.filter(case_scope(user), customer=customer).count()

@@ -18,6 +18,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from tiski.accounts.roles import CHANGE_CUSTOMERS, MERGE_CUSTOMERS
+from tiski.audit.services import audit_customer_label, audit_record
 from tiski.customers.exceptions import (
     CustomerMergeError,
     IdentityInvalidError,
@@ -645,7 +646,14 @@ def _merge(*, master: Customer, other: Customer, actor: User, kind: str, extra: 
     )
     other.delete()
     match_keys_refresh(customer=master)
-    logger.info("customer %s merged into %s by %s", other.pk, master.pk, actor.pk)
+    audit_record(
+        action="customer.merge",
+        actor=actor,
+        target=master,
+        target_label=audit_customer_label(master.pk),  # no personal data in the append-only log
+        detail={"merged": merged["id"], "kind": kind, "identities": len(identities), "cases": len(case_ids)},
+    )
+    logger.info("customer %s merged into %s by %s", merged["id"], master.pk, actor.pk)
     return master
 
 
@@ -749,4 +757,11 @@ def identity_split(*, identity: Identity, actor: User) -> Customer:
     )
     match_keys_refresh(customer=source)
     match_keys_refresh(customer=new)
+    audit_record(
+        action="customer.split",
+        actor=actor,
+        target=source,
+        target_label=audit_customer_label(source.pk),
+        detail={"new_customer": new.pk, "identity": identity.pk, "identity_kind": identity.kind, "cases": case_ids},
+    )
     return new

@@ -13,7 +13,7 @@ from pydantic import ConfigDict
 from tiski.accounts.roles import VIEW_ARTICLES, WRITE_ARTICLES
 from tiski.api.auth import require_perm
 from tiski.api.errors import ApiError
-from tiski.api.schemas import AUTH_ERRORS, ErrorOut
+from tiski.api.schemas import AUTH_ERRORS, MAX_ID, ErrorOut, ObjectId
 from tiski.cases.models import Category
 from tiski.knowledge import selectors, services
 from tiski.knowledge.exceptions import (
@@ -75,10 +75,10 @@ class ArticleIn(Schema):
     language: str = Field(max_length=8, examples=["fi"])
     title: str = Field(max_length=200)
     body_html: str = Field("", description="HTML; sanitised on save.")
-    category_id: int | None = None
+    category_id: ObjectId | None = None
     visibility: Literal["internal", "partners", "public"] = "internal"
     tags: list[str] = Field(default_factory=list, max_length=30)
-    case_category_ids: list[int] = Field(default_factory=list, max_length=50)
+    case_category_ids: list[ObjectId] = Field(default_factory=list, max_length=50)
     case_types: list[str] = Field(default_factory=list, max_length=20)
     note: str = Field("", max_length=300)
 
@@ -86,10 +86,10 @@ class ArticleIn(Schema):
 class ArticlePatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    category_id: int | None = None
+    category_id: ObjectId | None = None
     visibility: Literal["internal", "partners", "public"] | None = None
     tags: list[str] | None = Field(None, max_length=30)
-    case_category_ids: list[int] | None = Field(None, max_length=50)
+    case_category_ids: list[ObjectId] | None = Field(None, max_length=50)
     case_types: list[str] | None = Field(None, max_length=20)
 
 
@@ -100,7 +100,7 @@ class TranslationIn(Schema):
     body_html: str = ""
     note: str = Field("", max_length=300)
     expected_version: int | None = Field(
-        None, description="The version you edited; 409 if someone saved a newer one meanwhile."
+        None, ge=0, le=MAX_ID, description="The version you edited; 409 if someone saved a newer one meanwhile."
     )
 
 
@@ -125,9 +125,9 @@ class ArticlesQuery(Schema):
     language: str | None = None
     status: Literal["draft", "in_review", "published", "archived"] | None = None
     visibility: Literal["internal", "partners", "public"] | None = None
-    category_id: int | None = None
+    category_id: ObjectId | None = None
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 def _name(user: Any) -> str | None:
@@ -179,7 +179,7 @@ def _raise(error: KnowledgeError) -> ApiError:
     return ApiError(400, "article_error", str(error))
 
 
-def _get(request: HttpRequest, article_id: int) -> Article:
+def _get(request: HttpRequest, article_id: ObjectId) -> Article:
     user = require_perm(request, VIEW_ARTICLES, "read knowledge articles")
     try:
         return selectors.article_get_for_agent(user=user, article_id=article_id)
@@ -231,7 +231,7 @@ def articles_list(request: HttpRequest, filters: Query[ArticlesQuery]) -> list[d
 
 
 @router.get("/articles/{article_id}", response={200: ArticleOut, **ERRORS}, summary="Read an article")
-def articles_get(request: HttpRequest, article_id: int) -> dict[str, Any]:
+def articles_get(request: HttpRequest, article_id: ObjectId) -> dict[str, Any]:
     """An article with every language version."""
     return _article_out(_get(request, article_id))
 
@@ -259,7 +259,7 @@ def articles_create(request: HttpRequest, data: ArticleIn) -> Status[dict[str, A
 
 
 @router.patch("/articles/{article_id}", response={200: ArticleOut, **ERRORS}, summary="Change an article's settings")
-def articles_update(request: HttpRequest, article_id: int, data: ArticlePatchIn) -> dict[str, Any]:
+def articles_update(request: HttpRequest, article_id: ObjectId, data: ArticlePatchIn) -> dict[str, Any]:
     """Change the category, visibility, tags, case categories or case types; what is left out stays."""
     article = _get(request, article_id)
     given = data.model_dump(exclude_unset=True)
@@ -288,7 +288,7 @@ def articles_update(request: HttpRequest, article_id: int, data: ArticlePatchIn)
     response={200: TranslationOut, **ERRORS},
     summary="Save a language version",
 )
-def translations_save(request: HttpRequest, article_id: int, language: str, data: TranslationIn) -> dict[str, Any]:
+def translations_save(request: HttpRequest, article_id: ObjectId, language: str, data: TranslationIn) -> dict[str, Any]:
     """Save the title and text of a language version (created as a draft when new); keeps the old text as a version."""
     article = _get(request, article_id)
     user = require_perm(request, WRITE_ARTICLES, "write knowledge articles")
@@ -312,7 +312,7 @@ def translations_save(request: HttpRequest, article_id: int, language: str, data
     response={200: TranslationOut, **ERRORS},
     summary="Move a language version's status",
 )
-def translations_status(request: HttpRequest, article_id: int, language: str, data: StatusIn) -> dict[str, Any]:
+def translations_status(request: HttpRequest, article_id: ObjectId, language: str, data: StatusIn) -> dict[str, Any]:
     """Send for review (writers), publish, archive or take back to draft (publishers; writers from review)."""
     article = _get(request, article_id)
     translation = selectors.translation_get(article=article, language=language)
@@ -331,7 +331,7 @@ def translations_status(request: HttpRequest, article_id: int, language: str, da
     response={200: list[VersionOut], **ERRORS},
     summary="A language version's history",
 )
-def translations_versions(request: HttpRequest, article_id: int, language: str) -> list[dict[str, Any]]:
+def translations_versions(request: HttpRequest, article_id: ObjectId, language: str) -> list[dict[str, Any]]:
     """Every saved version, newest first."""
     article = _get(request, article_id)
     translation = selectors.translation_get(article=article, language=language)

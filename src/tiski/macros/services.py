@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tiski.accounts.roles import WORK_CASES
+from tiski.accounts.scope import case_visible
+from tiski.audit.services import audit_record
 from tiski.cases.exceptions import CaseError
 from tiski.cases.models import Case
 from tiski.macros.exceptions import (
@@ -158,6 +160,8 @@ def _applicable(*, case: Case, actor: User) -> None:
     """Raise MacroNotApplicableError when ACTOR cannot run a macro on CASE at all."""
     if not (actor.is_active and actor.has_perm(WORK_CASES)):
         raise MacroNotApplicableError(_("%(agent)s may no longer work on cases.") % {"agent": actor.get_username()})
+    if not case_visible(user=actor, case=case):  # a partner's agent, and the case is outside the partner's scope
+        raise MacroNotApplicableError(_("No case %(reference)s.") % {"reference": case.reference})
     if case.status == Case.Status.CLOSED:
         raise MacroNotApplicableError(
             _("%(reference)s is closed; closed cases cannot be changed.") % {"reference": case.reference}
@@ -240,8 +244,36 @@ def macro_run_start(*, macro: Macro, actor: User, case_ids: Sequence[int]) -> Ma
         case_ids=ids,
         total=len(ids),
     )
+    audit_record(
+        action="macro.bulk_apply",
+        actor=actor,
+        target=macro,
+        target_label=macro.name,
+        detail={"run": run.pk, "cases": len(ids)},
+    )
     macro_run_execute.enqueue(run_id=run.pk)  # the task row commits with the run
     return run
+
+
+def macro_run_requeue_unfinished() -> int:
+    """Enqueue the task of every bulk run that has not finished; return how many. Run when a worker starts.
+
+    A worker killed while it worked off a run leaves the run (and its task) "running" for ever; another
+    attempt carries on where it stopped, since a case is processed at most once per run (MacroUse is unique
+    per run and case, written in the case's own transaction with the reply it sends). An extra attempt for
+    a run another worker is still working off is harmless for the same reason.
+    """
+    from tiski.macros.tasks import macro_run_execute
+
+    unfinished = list(
+        MacroRun.objects.filter(bulk=True, status__in=[MacroRun.Status.QUEUED, MacroRun.Status.RUNNING])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        for run_id in unfinished:
+            macro_run_execute.enqueue(run_id=run_id)
+    return len(unfinished)
 
 
 def _recount(run: MacroRun) -> None:

@@ -21,7 +21,7 @@ from tiski.cases.exceptions import CaseNotFoundError
 from tiski.cases.models import Case
 from tiski.cases.selectors import case_get_for_agent
 from tiski.console.forms import inbox_filters
-from tiski.console.views import agent_required
+from tiski.console.views import worker_required
 from tiski.macros import forms
 from tiski.macros.exceptions import (
     MacroInvalidError,
@@ -84,7 +84,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 @require_GET
-@agent_required
+@worker_required
 def macro_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     macros = list(macros_for(user=user))
@@ -133,7 +133,7 @@ def _row_action(row: forms.ActionRow) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
-@agent_required
+@worker_required
 def macro_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if request.method == "GET":
@@ -159,7 +159,7 @@ def macro_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@agent_required
+@worker_required
 def macro_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     macro = _macro_or_404(request, pk)
@@ -189,7 +189,7 @@ def macro_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@agent_required
+@worker_required
 def macro_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     macro = _macro_or_404(request, pk)
     try:
@@ -201,7 +201,7 @@ def macro_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@agent_required
+@worker_required
 def action_row(request: HttpRequest) -> HttpResponse:
     """Return one editor row: a new empty one (after the posted indexes), or row INDEX with another action."""
     if request.GET.get("index", "").isdigit():
@@ -215,7 +215,7 @@ def action_row(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@agent_required
+@worker_required
 def case_menu(request: HttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(request, reference)
     macros = list(macros_for(user=_user(request), active_only=True))
@@ -223,7 +223,7 @@ def case_menu(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_GET
-@agent_required
+@worker_required
 def case_preview(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     case = _case_or_404(request, reference)
     macro = _macro_or_404(request, pk)
@@ -232,7 +232,7 @@ def case_preview(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-@agent_required
+@worker_required
 def case_apply(request: HttpRequest, reference: str, pk: int) -> HttpResponseBase:
     case = _case_or_404(request, reference)
     macro = _macro_or_404(request, pk)
@@ -254,7 +254,7 @@ def case_apply(request: HttpRequest, reference: str, pk: int) -> HttpResponseBas
 
 
 @require_GET
-@agent_required
+@worker_required
 def bulk_options(request: HttpRequest) -> HttpResponse:
     """Return the inbox bulk bar's macro choices (loaded when the first case is selected, not with the inbox)."""
     macros = list(macros_for(user=_user(request), active_only=True))
@@ -281,7 +281,7 @@ def _bulk_macro(request: HttpRequest) -> Macro | None:
 
 
 @require_POST
-@agent_required
+@worker_required
 def bulk_preview(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     ids, all_matching, filter_query = _selection(request)
@@ -310,7 +310,7 @@ def bulk_preview(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@agent_required
+@worker_required
 def bulk_start(request: HttpRequest) -> HttpResponseBase:
     ids, _all, _query = _selection(request)
     macro = _bulk_macro(request)
@@ -342,12 +342,12 @@ def _run_context(request: HttpRequest, pk: int) -> dict[str, Any]:
 
 
 @require_GET
-@agent_required
+@worker_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "macros/run.html", _run_context(request, pk))
 
 
 @require_GET
-@agent_required
+@worker_required
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "macros/_run_progress.html", _run_context(request, pk))

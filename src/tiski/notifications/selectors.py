@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from tiski.accounts.roles import WORK_CASES
+from tiski.accounts.roles import can_read_cases
 from tiski.cases.models import Case
 from tiski.customers.models import Customer, Organization
 from tiski.notifications.exceptions import FollowInvalidError, FollowPermissionError, FollowTargetNotFoundError
@@ -18,8 +18,8 @@ NOTIFICATIONS_MAX = 200
 
 
 def require_follower(user: User) -> None:
-    """Raise FollowPermissionError unless USER is an active agent (following is part of working on cases)."""
-    if not (user.is_authenticated and user.is_active and user.has_perm(WORK_CASES)):
+    """Raise FollowPermissionError unless USER may see cases (agents, and read-only users, who follow)."""
+    if not can_read_cases(user):
         raise FollowPermissionError("You do not have permission to follow customers or cases.")
 
 

@@ -21,7 +21,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from tiski.accounts.models import AgentProfile
-from tiski.accounts.roles import WORK_CASES
+from tiski.accounts.roles import can_read_cases
+from tiski.accounts.scope import case_visible
 from tiski.cases.models import Case, CaseEvent, Message
 from tiski.customers.models import Customer, Organization
 from tiski.notifications.models import Follow, Notification
@@ -91,11 +92,16 @@ def notifications_mark_read(*, user: User, ids: Sequence[int] | None = None) -> 
     return unread.update(read_at=timezone.now())
 
 
-def _recipients(user_ids: set[int]) -> list[tuple[User, AgentProfile | None]]:
-    """Return the active agents among USER_IDS with their profiles (None: no profile)."""
+def _recipients(user_ids: set[int], *, case: Case) -> list[tuple[User, AgentProfile | None]]:
+    """Return the active users among USER_IDS who may see CASE, with their profiles (None: no profile).
+
+    A partner agent is never told about a case outside the partner's scope, whatever they follow.
+    """
     users = User.objects.filter(pk__in=user_ids, is_active=True).order_by("pk")
     profiles = {profile.user_id: profile for profile in AgentProfile.objects.filter(user_id__in=user_ids)}
-    return [(user, profiles.get(user.pk)) for user in users if user.has_perm(WORK_CASES)]
+    return [
+        (user, profiles.get(user.pk)) for user in users if can_read_cases(user) and case_visible(user=user, case=case)
+    ]
 
 
 def _language(profile: AgentProfile | None) -> str:
@@ -120,7 +126,7 @@ def _notify(
         return []
     Case.objects.select_for_update().filter(pk=case.pk).first()
     already = set(Notification.objects.filter(user_id__in=user_ids, data__key=key).values_list("user_id", flat=True))
-    recipients = _recipients(user_ids - already)
+    recipients = _recipients(user_ids - already, case=case)
     created: list[Notification] = []
     for user, profile in recipients:
         with translation.override(_language(profile)):

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 from tiski.api.auth import require_perm
 from tiski.api.errors import ApiError
 from tiski.api.schemas import AUTH_ERRORS, ErrorOut
+from tiski.audit.services import audit_record
 from tiski.reports.export_views import VIEW_REPORTS
 from tiski.reports.exports import export_filename, table_file
 from tiski.reports.figures import FIGURES, figure_table
@@ -134,5 +135,11 @@ def figure_get(request: HttpRequest, name: str, params: Query[FigureQuery]) -> A
             start = end = timezone.localdate(timezone.now(), flt.zone)
         filename = export_filename(name, start=start, end=end, by=by, fmt=params.format)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        audit_record(
+            action="report.export",
+            actor=request.auth,  # type: ignore[attr-defined]
+            target_label=filename,
+            detail={"figure": name, "format": params.format, "by": table.by, "filter": flt.to_query(), "via": "api"},
+        )
         return response
     return {**table.as_json(), "filter": flt.to_query()}

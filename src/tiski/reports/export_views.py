@@ -8,11 +8,10 @@ exports the figures shown to agents, always narrowed to themselves whatever ``ag
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
 from django.db.models import QuerySet
@@ -21,9 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from tiski.accounts.scope import case_scope, is_partner_agent
+from tiski.audit.services import audit_record
 from tiski.cases.models import Case
 from tiski.console.views import agent_required
-from tiski.reports.exports import CSV_TYPE, csv_cell, csv_lines, export_filename, table_file
+from tiski.reports.exports import CSV_TYPE, BatchedCsv, csv_cell, export_filename, table_file
 from tiski.reports.figures import FIGURES, figure_table
 from tiski.reports.filters import DIMENSIONS, FilterError, ReportFilter
 from tiski.reports.table import COUNT, DATE, SECONDS, TEXT, Figure
@@ -60,6 +61,13 @@ def report_filter_for(user: Any, query: Mapping[str, Any], *, figure: Figure | N
     raise PermissionDenied(_("Only team leads and administrators can export reports; agents their own figures."))
 
 
+def export_allowed(user: Any) -> None:
+    """Raise PermissionDenied when USER may not download reports at all: a partner agent sees their own
+    figures on the page but never takes report data away (only ``reports.view_reports`` overrides that)."""
+    if is_partner_agent(user) and not user.has_perm(VIEW_REPORTS):
+        raise PermissionDenied(_("Partner agents cannot export reports; your own figures are on your report page."))
+
+
 def figure_request(request: HttpRequest, name: str) -> FigureRequest:
     """Read figure NAME's filter and grouping from REQUEST's query; raise Http404, PermissionDenied, FilterError."""
     spec = FIGURES.get(name)
@@ -91,13 +99,21 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 @agent_required
 def figure_export(request: HttpRequest, name: str, fmt: str) -> HttpResponseBase:
     """Figure NAME's table over the query's filter, grouped by ``by``, as a CSV or Parquet download."""
+    export_allowed(request.user)
     try:
         wanted = figure_request(request, name)
         table = figure_table(name, wanted.flt, wanted.by)
     except FilterError as error:
         return _bad_request(str(error))
     content, content_type = table_file(table, fmt)
-    return _attachment(content, content_type, figure_download_name(wanted, fmt))
+    filename = figure_download_name(wanted, fmt)
+    audit_record(
+        action="report.export",
+        actor=request.user,
+        target_label=filename,
+        detail={"figure": name, "format": fmt, "by": wanted.by, "filter": wanted.flt.to_query()},
+    )
+    return _attachment(content, content_type, filename)
 
 
 # ── the cases behind a row ───────────────────────────────────────────────────────────────────────────────────────
@@ -153,7 +169,7 @@ def cases_behind_for(user: Any, query: Mapping[str, str]) -> tuple[ReportFilter,
     flt = report_filter_for(user, filter_part, figure=spec)
     if "agent" in drill and not user.has_perm(VIEW_REPORTS):
         drill["agent"] = str(flt.agent)
-    return flt, cases_behind(flt, drill)
+    return flt, cases_behind(flt, drill).filter(case_scope(user))
 
 
 def _case_cells(values: tuple[Any, ...], zone: Any) -> list[str]:
@@ -170,11 +186,12 @@ def _case_cells(values: tuple[Any, ...], zone: Any) -> list[str]:
     return cells
 
 
-class CaseRows:
+class CaseRows(BatchedCsv):
     """The cases of QS newest first as CSV cells, fetched in batches by key (no cursor held between them), at
     most CASES_LIMIT. Iterates synchronously (WSGI) or asynchronously (ASGI: each batch in a worker thread)."""
 
     def __init__(self, qs: QuerySet[Case], zone: Any, limit: int | None = None) -> None:
+        self.header = [key for key, _path, _unit in CASE_COLUMNS]
         self.qs = qs.order_by("-pk").values_list(*(path for _key, path, _unit in CASE_COLUMNS))
         self.zone = zone
         self.limit = CASES_LIMIT if limit is None else limit
@@ -192,33 +209,13 @@ class CaseRows:
             self.sent += len(rows)
         return [_case_cells(row, self.zone) for row in rows]
 
-    def lines(self) -> Iterator[bytes]:
-        header = [key for key, _path, _unit in CASE_COLUMNS]
-        yield from csv_lines(header, [])
-        while rows := self.batch():
-            yield from _body(rows)
-
-    async def alines(self) -> AsyncIterator[bytes]:
-        header = [key for key, _path, _unit in CASE_COLUMNS]
-        for line in csv_lines(header, []):
-            yield line
-        while rows := await sync_to_async(self.batch)():
-            for line in _body(rows):
-                yield line
-
-
-def _body(rows: list[list[str]]) -> Iterator[bytes]:
-    """Yield the CSV lines of ROWS (no header)."""
-    lines = csv_lines([], rows, bom=False)
-    next(lines)  # the empty header line
-    yield from lines
-
 
 @require_GET
 @agent_required
 def cases_export(request: HttpRequest) -> HttpResponseBase:
     """The cases behind a figure's row (the cases page's query) as a CSV download, newest first, at most
     CASES_LIMIT; the header X-Tiski-Truncated says when there were more."""
+    export_allowed(request.user)
     try:
         flt, qs = cases_behind_for(request.user, request.GET)
     except FilterError as error:
@@ -232,4 +229,10 @@ def cases_export(request: HttpRequest) -> HttpResponseBase:
     response["Cache-Control"] = "private, no-store"
     response["X-Tiski-Row-Limit"] = str(CASES_LIMIT)
     response["X-Tiski-Truncated"] = "true" if qs.order_by("-pk")[CASES_LIMIT : CASES_LIMIT + 1].exists() else "false"
+    audit_record(
+        action="report.export",
+        actor=request.user,
+        target_label=filename,
+        detail={"figure": figure, "format": "csv", "cases": True, "query": request.GET.dict()},
+    )
     return response

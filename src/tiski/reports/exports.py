@@ -20,10 +20,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from asgiref.sync import sync_to_async
 
 from tiski.reports.table import COUNT, DATE, HOUR, NUMBER, PERCENT, SECONDS, TEXT, Column, Table
 
@@ -116,6 +118,35 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[str]], *, bom: bool
     yield ((BOM if bom else "") + writer.writerow(header)).encode()
     for row in rows:
         yield writer.writerow(row).encode()
+
+
+class BatchedCsv:
+    """A CSV download streamed in batches: subclasses give HEADER and ``batch()`` (the next rows' cells, [] at the
+    end). Iterates synchronously (WSGI) or asynchronously (ASGI: each batch in a worker thread)."""
+
+    header: Sequence[str] = ()
+
+    def batch(self) -> list[list[str]]:
+        raise NotImplementedError
+
+    def lines(self) -> Iterator[bytes]:
+        yield from csv_lines(self.header, [])
+        while rows := self.batch():
+            yield from _csv_body(rows)
+
+    async def alines(self) -> AsyncIterator[bytes]:
+        for line in csv_lines(self.header, []):
+            yield line
+        while rows := await sync_to_async(self.batch)():
+            for line in _csv_body(rows):
+                yield line
+
+
+def _csv_body(rows: list[list[str]]) -> Iterator[bytes]:
+    """Yield the CSV lines of ROWS (no header, no BOM)."""
+    lines = csv_lines([], rows, bom=False)
+    next(lines)  # the empty header line
+    yield from lines
 
 
 def table_csv(table: Table) -> bytes:

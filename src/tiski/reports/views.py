@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tiski.accounts.models import Team
+from tiski.accounts.scope import case_scope, is_partner_agent
 from tiski.cases.models import Case, Category
 from tiski.channels.models import ChannelKind
 from tiski.console.views import agent_required
@@ -78,6 +79,11 @@ def reports_required(view: Callable[..., HttpResponseBase]) -> Callable[..., Htt
         return view(request, *args, **kwargs)
 
     return agent_required(require_GET(wrapper))
+
+
+def may_export(user: Any) -> bool:
+    """Return whether USER may download report data (a partner agent sees their figures but never exports)."""
+    return bool(user.has_perm(VIEW_REPORTS) or not is_partner_agent(user))
 
 
 def own_figures_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -880,6 +886,7 @@ def figure(request: HttpRequest, name: str) -> HttpResponse:
         "by": by,
         "groupings": [(g, str(BY_LABELS.get(g, g))) for g in spec.groupings],
         "csv_url": f"{export}{name}.csv?{urlencode(query)}",
+        "can_export": may_export(request.user),
         "parquet_url": f"{export}{name}.parquet?{urlencode(query)}",
         "query": flt.to_query(),
         "figures": sorted(((n, str(f.title)) for n, f in FIGURES.items()), key=lambda p: p[1]),
@@ -903,7 +910,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     try:
         # A row of "no team" drills with team=none: the filter takes what it can read, the drill the rest.
         flt = _filter({k: v for k, v in query.dict().items() if not (k in DIMENSIONS and v == "none")})
-        found = cases_behind(flt, drill)
+        found = cases_behind(flt, drill).filter(case_scope(request.user))  # a partner agent: their cases only
     except FilterError as error:
         return _bad_query(request, BadQuery(str(error)), _("Cases"))
     except BadQuery as error:
@@ -921,6 +928,7 @@ def cases(request: HttpRequest) -> HttpResponse:
         "about": _drill_text(drill),
         "query": keep.urlencode(),
         "csv_url": f"{reverse('reports:dashboard')}export/cases.csv?{keep.urlencode()}",
+        "can_export": may_export(request.user),
         "back": request.headers.get("referer", "") if _same_site(request) else "",
     }
     return render(request, "reports/cases.html", context)

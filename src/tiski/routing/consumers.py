@@ -217,6 +217,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     def _render_chat_message(self, case_id: int, message_id: int) -> str:
         from tiski.console.chat_live import chat_message_html, my_chats_html
 
+        if not _case_visible(self.user, case_id):  # handed out of a partner's scope since the socket joined
+            return ""
         with self._locale():
             html = my_chats_html(user=self.user, current=self.current_case)
             if case_id == self.current_case_id:
@@ -227,6 +229,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         from tiski.console.chat_live import chat_part_html
 
         assert self.current_case_id is not None
+        if not _case_visible(self.user, self.current_case_id):
+            return ""
         with self._locale():
             return chat_part_html(template=template, case_id=self.current_case_id, **context)
 
@@ -296,6 +300,16 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
 def _may_work(user: User) -> bool:
     return user.is_active and user.has_perm(WORK_CASES)
+
+
+def _case_visible(user: User, case_id: int) -> bool:
+    """Return whether USER may still see case CASE_ID (a partner's agent may lose it when it is handed on)."""
+    from tiski.accounts.scope import case_scope, user_partner
+    from tiski.cases.models import Case
+
+    if user_partner(user) is None:
+        return True
+    return Case.objects.filter(case_scope(user), pk=case_id).exists()
 
 
 def _seen(user: User) -> None:

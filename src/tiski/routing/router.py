@@ -95,6 +95,22 @@ class _Decision:
     case: Case | None = None  # locked, for work assigned without asking
 
 
+def _partner_queues(user_ids: list[int]) -> dict[int, set[int]]:
+    """Return, for the partner agents among USER_IDS, the queues granted to their (active) partner."""
+    from tiski.accounts.models import AgentProfile, Partner
+
+    partner_of = dict(
+        AgentProfile.objects.filter(user_id__in=user_ids, partner__isnull=False).values_list("user_id", "partner_id")
+    )
+    if not partner_of:
+        return {}
+    queues: dict[int, set[int]] = {}
+    grants = Partner.queues.through.objects.filter(partner_id__in=set(partner_of.values()), partner__active=True)
+    for partner_id, queue_id in grants.values_list("partner_id", "queue_id"):
+        queues.setdefault(partner_id, set()).add(queue_id)
+    return {uid: queues.get(partner_id, set()) for uid, partner_id in partner_of.items()}
+
+
 def _needs(item: _Item, queue: _Queue, now: datetime) -> tuple[tuple[int, int], ...]:
     """Return the (skill, minimum level) pairs ITEM needs at its current stage."""
     fallback = queue.fallback_after
@@ -245,8 +261,11 @@ class _Round:
         }
         if not new:
             return None
+        granted = _partner_queues(list(new))
         for uid, queue_id in through.filter(agentstate_id__in=serving).values_list("agentstate_id", "queue_id"):
             agent = new.get(uid)
+            if uid in granted and queue_id not in granted[uid]:
+                continue  # a partner's agent serves only the queues granted to the partner
             if agent is not None and queue_id in self.queues:
                 agent.queues.add(queue_id)
                 self.by_queue[queue_id].append(agent)

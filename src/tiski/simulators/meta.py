@@ -392,6 +392,9 @@ class MetaSimulator(LoopbackSimulator):
                 "timestamp": str(int(time.time())),
                 "recipient_id": sent.recipient,
             }
+            opaque = sent.payload.get("biz_opaque_callback_data")
+            if isinstance(opaque, str) and opaque:
+                status["biz_opaque_callback_data"] = opaque  # echoed in every status webhook, as Meta documents
             if step == "failed":
                 status["errors"] = [
                     {

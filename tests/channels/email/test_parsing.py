@@ -302,3 +302,40 @@ def test_malformed_headers_do_not_fail_the_mail():
     assert parsed.date is None
     assert parsed.message_id == "<not-in-brackets@example.com>"
     assert parsed.visible_text == "body"
+
+
+@pytest.mark.parametrize(
+    "from_header",
+    [
+        "=?utf-8?q?ceo=40bank.example_=3Cceo=40bank.example=3E?= <attacker@evil.example>",
+        '"ceo@bank.example" <attacker@evil.example>',
+        "ceo@bank.example <attacker@evil.example>",
+        "attacker@evil.example (ceo@bank.example)",
+    ],
+)
+def test_the_sender_address_is_never_read_from_the_display_name(from_header: str) -> None:
+    # Found by tests/fuzz: encoded words were decoded before the address was read, so a display name won.
+    parsed = email_parse(f"From: {from_header}\r\nSubject: hi\r\n\r\nbody\r\n".encode())
+    assert parsed.from_address == "attacker@evil.example"
+
+
+def test_an_address_only_inside_an_encoded_word_is_no_sender() -> None:
+    with pytest.raises(EmailParseError):
+        email_parse(b"From: =?utf-8?b?IngiIDxjZW9AYmFuay5leGFtcGxlPg==?=\r\nSubject: hi\r\n\r\nbody\r\n")
+
+
+def test_an_encoded_display_name_is_decoded_and_kept_on_one_line() -> None:
+    parsed = email_parse(b"From: =?utf-8?q?M=C3=A4kinen=0D=0AX?= <m@example.fi>\r\n\r\nHei\r\n")
+    assert (parsed.from_name, parsed.from_address) == ("Mäkinen X", "m@example.fi")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'From: a@b.example\r\nContent-Type: text/plain; charset="utf-8\x00"\r\n\r\nhei',
+        b"From: a@b.example\r\nSubject: =?\xc3\xa4tf-8?q?x?=\r\n\r\nhei",
+    ],
+)
+def test_a_broken_charset_name_does_not_stop_the_mail(raw: bytes) -> None:
+    # Found by tests/fuzz: ValueError (a NUL in the name) and CharsetError (a non-ASCII name) escaped.
+    assert "hei" in email_parse(raw).text

@@ -57,6 +57,7 @@ def test_whatsapp_message_reply_and_status_callbacks_over_real_http(
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": NUMBER,
+        "biz_opaque_callback_data": f"tiski-message-{reply.pk}",
         "type": "text",
         "text": {"preview_url": False, "body": "Tilauksesi on matkalla."},
     }

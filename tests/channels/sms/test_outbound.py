@@ -59,7 +59,7 @@ def test_reply_goes_out_through_twilio_and_its_status_callbacks_show_on_the_mess
     assert message.external_id == sent.sid and sent.sid.startswith("SM") and len(sent.sid) == 34
     assert (sent.account_sid, sent.to, sent.from_) == (ACCOUNT, CUSTOMER, OUR_NUMBER)
     assert sent.body == "Paketti lähti tänään, seurantakoodi tulee erikseen."
-    assert sent.status_callback == f"{live_server.url}/hooks/sms/{sms_channel.pk}/"
+    assert sent.status_callback == f"{live_server.url}/hooks/sms/{sms_channel.pk}/?reference=tiski-message-{message.pk}"
 
     twilio.release_callbacks()
     callbacks = twilio.wait_callbacks()
@@ -98,9 +98,12 @@ def test_a_channel_public_url_and_messaging_service_are_used(
         "messaging_service_sid": "MG" + "1" * 32,
     }
     sms_channel.save()
-    attempt(reply(sms_case(sms_channel), agent))
+    message = attempt(reply(sms_case(sms_channel), agent))
     [sent] = twilio.messages
-    assert sent.status_callback == f"https://tuki.example.fi/hooks/sms/{sms_channel.pk}/"
+    assert (
+        sent.status_callback
+        == f"https://tuki.example.fi/hooks/sms/{sms_channel.pk}/?reference=tiski-message-{message.pk}"
+    )
     assert sent.messaging_service_sid == "MG" + "1" * 32
 
 

@@ -38,7 +38,8 @@ Server → client
                 ``survey_answer``, acknowledged with ``survey_thanks`` {text}
   ``error``     {code, text} — codes: bad_request, session_unknown, session_ended, message_invalid,
                 prechat_invalid, identity_invalid, identity_expired, offline_unavailable, no_email, rate_limited
-                (more than 30 frames in 10 s; the frame was dropped)
+                (more frames than the rate TISKI_RATE_CHAT_FRAME, 30 in 10 s; the frame was dropped), too_large
+                (a frame over TISKI_CHAT_MAX_FRAME_KB, 16 KB; dropped)
 
 Attachments are posted over HTTP (see views.attachment_upload) with the session token; the stored message
 then arrives as a ``message`` frame like any other.
@@ -63,6 +64,7 @@ from tiski.channels.chat import selectors, services
 from tiski.channels.chat.exceptions import ChatError, ChatOfflineUnavailableError, ChatSessionUnknownError
 from tiski.channels.chat.models import ChatSession
 from tiski.channels.models import Channel, ChannelKind
+from tiski.core.ratelimit import Rate, rate_get
 from tiski.knowledge.helpcentre.services import deflection_contacted
 
 logger = logging.getLogger(__name__)
@@ -130,7 +132,6 @@ def _floor_read(sockets: list[ChatConsumer], *, seen: bool) -> tuple[dict[int, b
 
 
 FLOOR = _Floor()
-RATE_FRAMES, RATE_WINDOW_S = 30, 10.0  # a socket sending more frames than this in the window is told to slow down
 
 
 def origin_allowed(*, channel: Channel, origin: str, host: str) -> bool:
@@ -160,10 +161,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     _last_queue: tuple[int | None, int | None] | None
     _last_online: bool | None
     _recent: deque[float]
+    _frame_rate: Rate
 
     async def connect(self) -> None:
         self.session, self.token, self.joined = None, "", None
-        self._recent = deque(maxlen=RATE_FRAMES)
+        self._frame_rate = rate_get(name="chat_frame")  # per socket, in memory: a sliding window, no cache trip
+        self._recent = deque(maxlen=self._frame_rate.count)
         self._last_queue, self._last_online = None, None
         self.language = settings.LANGUAGE_CODE
         channel_id = int(self.scope["url_route"]["kwargs"]["channel_id"])
@@ -186,9 +189,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # --- client frames -------------------------------------------------------------------------------------
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Drop a frame over TISKI_CHAT_MAX_FRAME_KB or not JSON, with an error frame, before decoding it."""
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > int(settings.TISKI_CHAT_MAX_FRAME_KB) * 1024:
+            await self._error("too_large", _("This message is too long to send."))
+            return
+        try:
+            content = await self.decode_json(text_data if text_data is not None else (bytes_data or b"").decode())
+        except ValueError:
+            await self._error("bad_request", "A frame is a JSON object with a type.")
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         now = time.monotonic()
-        if len(self._recent) == RATE_FRAMES and now - self._recent[0] < RATE_WINDOW_S:
+        rate = self._frame_rate
+        if rate.count == 0 or (len(self._recent) == rate.count and now - self._recent[0] < rate.seconds):
             await self._error("rate_limited", _("Too many messages at once; please wait a moment."))
             return
         self._recent.append(now)

@@ -15,6 +15,7 @@ from tiski.channels.chat.exceptions import ChatError
 from tiski.channels.chat.selectors import chat_session_by_token
 from tiski.channels.chat.services import chat_attachment_post
 from tiski.channels.models import Channel, ChannelKind
+from tiski.core.files import file_response
 
 ALLOWED_TYPES = (
     "image/",
@@ -87,7 +88,9 @@ def attachment_download(request: HttpRequest, channel_id: int, attachment_id: in
     attachment = get_object_or_404(
         Attachment, pk=attachment_id, message__case_id=session.case_id, message__channel_id=channel_id
     )
-    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
+    return file_response(
+        file=attachment.file.open("rb"), filename=attachment.filename, content_type=attachment.content_type
+    )
 
 
 @require_GET

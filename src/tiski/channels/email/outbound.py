@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import smtplib
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, parseaddr
 
 from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 
 from tiski.channels.exceptions import DeliveryError, DeliveryPermanentError
 from tiski.channels.interface import DeliveryResult, OutboundMessage
@@ -28,6 +29,14 @@ def reply_subject(*, subject: str, reference: str) -> str:
     return f"{token} {base}"
 
 
+def reply_message_id(*, message: OutboundMessage, domain: str) -> str:
+    """Return the Message-ID of reply MESSAGE: the same on every attempt, so that a copy sent again after a
+    crash (the relay took it, the worker died before recording it) is recognisable as the same mail, and
+    unguessable (keyed with SECRET_KEY), since an In-Reply-To naming it threads mail onto the case."""
+    digest = salted_hmac("tiski.email.message-id", f"{message.message_id}:{message.case_reference}").hexdigest()
+    return f"<tiski.{message.message_id}.{digest[:20]}@{domain}>"
+
+
 def email_send(*, message: OutboundMessage, from_address: str) -> DeliveryResult:
     """Send MESSAGE as a threaded email from FROM_ADDRESS and return its Message-ID.
 
@@ -38,7 +47,7 @@ def email_send(*, message: OutboundMessage, from_address: str) -> DeliveryResult
         raise DeliveryPermanentError("the customer has no email address")
     display, address = parseaddr(from_address)
     domain = address.rpartition("@")[2] or "tiski.localhost"
-    message_id = make_msgid(domain=domain)
+    message_id = reply_message_id(message=message, domain=domain)
     context = {"message": message, "reference": message.case_reference}
     with translation.override(message.language or settings.LANGUAGE_CODE):
         text = render_to_string("channels/email/reply.txt", context)

@@ -14,7 +14,7 @@ import email.policy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.errors import HeaderParseError
+from email.errors import MessageError
 from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -60,19 +60,54 @@ def _header(msg: Message, name: str) -> str:
 
     Mail is parsed with the fast compat32 policy; headers are decoded here, only those that are read.
     """
+    return _decode_words(_raw_header(msg, name)).replace("\x00", "").strip()
+
+
+def _raw_header(msg: Message, name: str) -> str:
+    """Return a header unfolded but not decoded: addresses are read from it, before any RFC 2047 word is."""
     value = msg.get(name)
     if value is None:
         return ""
     if isinstance(value, Header):
         value = str(value)
-    text = str(value)
-    text = text.replace("\x00", "")  # no database stores NUL in text
+    return _unfold(str(value).replace("\x00", "")).strip()  # no database stores NUL in text
+
+
+def _decode_words(text: str) -> str:
+    """Return TEXT with its RFC 2047 encoded words decoded; TEXT as it is when they are broken."""
     if "=?" not in text:
-        return _unfold(text).strip()
+        return text
     try:
-        return _unfold(str(make_header(decode_header(text)))).replace("\x00", "").strip()
-    except (LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
-        return _unfold(text).strip()
+        return _unfold(str(make_header(decode_header(text))))
+    except (LookupError, ValueError, MessageError):  # MessageError: a charset name that is not even ASCII
+        return text
+
+
+_QUOTED_OR_COMMENT = re.compile(r'"(?:\\.|[^"\\])*"|\((?:\\.|[^()\\])*\)')
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s\"]+@[^<>\s\"]+?)\s*>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _mailbox(value: str) -> tuple[str, str]:
+    """Return (display name, address) of a mailbox header as sent (undecoded): "Name <address>" or "address".
+
+    The address is read before any encoded word is decoded and outside quoted names and comments, so a display
+    name such as "=?utf-8?q?ceo=40bank.example?= <attacker@evil.example>" or "ceo@bank.example <attacker@…>"
+    never becomes the sender; an address that is only inside an encoded word is no address.
+    """
+    masked = _QUOTED_OR_COMMENT.sub(lambda found: " " * len(found.group()), value)
+    angle = _ANGLE_ADDRESS.search(masked)
+    if angle is not None:
+        address = angle.group(1)
+        name = value[: angle.start()].strip()
+        if len(name) >= 2 and name[0] == name[-1] == '"':
+            name = re.sub(r"\\(.)", r"\1", name[1:-1])
+    else:
+        name, address = parseaddr(value)
+    if "=?" in address or "@" not in address:
+        address = ""
+    name = _CONTROL.sub(" ", _decode_words(name)).strip().strip('"').strip()
+    return name, address
 
 
 def _unfold(text: str) -> str:
@@ -87,8 +122,8 @@ def _message_ids(value: str) -> list[str]:
 
 
 def _addresses(msg: Message, name: str) -> list[str]:
-    values = [_header(msg, name)]
-    return [addr.lower() for _, addr in getaddresses([v for v in values if v]) if "@" in addr]
+    value = _raw_header(msg, name)  # addresses before encoded words are decoded (see _mailbox)
+    return [addr.lower() for _, addr in getaddresses([value] if value else []) if "@" in addr and "=?" not in addr]
 
 
 def _decode_text(part: Message) -> str:
@@ -101,7 +136,7 @@ def _decode_text(part: Message) -> str:
         charset = "windows-1252"  # what mislabelled "Latin-1" mail really is, as browsers assume too
     try:
         text = payload.decode(charset)
-    except (LookupError, UnicodeDecodeError):
+    except (LookupError, ValueError):  # an unknown or broken charset name ("utf-8\0"), or bytes not in it
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
@@ -119,7 +154,7 @@ def _filename(part: Message, index: int) -> str:
     if name:
         text = str(name)
         if "=?" in text:  # RFC 2047 in a parameter: not standard, but what many clients send
-            with contextlib.suppress(LookupError, ValueError, UnicodeDecodeError, HeaderParseError):
+            with contextlib.suppress(LookupError, ValueError, MessageError):
                 text = str(make_header(decode_header(text)))
         return text.replace("\r", "").replace("\n", " ").replace("\x00", "").strip()
     subtype = part.get_content_subtype() or "bin"
@@ -206,11 +241,11 @@ def email_parse(raw: bytes) -> ParsedEmail:
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     if not msg.keys():
         raise EmailParseError("the data has no mail headers")
-    from_header = _header(msg, "From")
-    name, address = parseaddr(from_header)
-    original_sender = _header(msg, "X-Original-Sender")
-    if original_sender and "@" in original_sender:  # Google Groups and similar relays
-        address = parseaddr(original_sender)[1]
+    from_header = _raw_header(msg, "From")
+    name, address = _mailbox(from_header)
+    original_sender = _mailbox(_raw_header(msg, "X-Original-Sender"))[1]
+    if original_sender:  # Google Groups and similar relays
+        address = original_sender
     bounce, bounced_id = _bounce(msg, address)
     if "@" not in address and not bounce:  # a delivery report may come from the null sender <>
         raise EmailParseError(f"the sender address is missing or malformed: {from_header!r}")
@@ -229,11 +264,11 @@ def email_parse(raw: bytes) -> ParsedEmail:
     return ParsedEmail(
         message_id=(_message_ids(_header(msg, "Message-ID")) or [""])[0],
         subject=subject,
-        from_name=name.strip().strip('"'),
+        from_name=name,
         from_address=address.lower() if "@" in address else "",
         to=_addresses(msg, "To"),
         cc=_addresses(msg, "Cc"),
-        reply_to=parseaddr(_header(msg, "Reply-To"))[1].lower(),
+        reply_to=_mailbox(_raw_header(msg, "Reply-To"))[1].lower(),
         date=date,
         in_reply_to=_message_ids(_header(msg, "In-Reply-To")),
         references=_message_ids(_header(msg, "References")),

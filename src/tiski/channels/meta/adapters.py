@@ -54,6 +54,7 @@ from tiski.channels.meta.selectors import (
     window_open,
 )
 from tiski.channels.models import Channel, ChannelKind
+from tiski.channels.outbox import outbound_reference
 from tiski.channels.secrets import channel_secret
 from tiski.customers.services import Handle
 
@@ -324,7 +325,8 @@ class WhatsAppAdapter(MetaAdapter):
         if mapped == "failed":
             errors = [_status_error(item) for item in _dicts(status.get("errors"))]
             error = "; ".join(errors) or "WhatsApp reported the message failed"
-        return StatusUpdate(external_id=external_id, status=mapped, error=error)
+        reference = str(status.get("biz_opaque_callback_data") or "")
+        return StatusUpdate(external_id=external_id, status=mapped, error=error, reference=reference)
 
     def send(self, *, message: OutboundMessage) -> DeliveryResult:
         """POST the reply (a text, or the template it was sent with) to {graph}/{phone_number_id}/messages."""
@@ -338,7 +340,14 @@ class WhatsAppAdapter(MetaAdapter):
             raise DeliveryPermanentError(f'Channel "{channel}" has no "phone_number_id" in its settings.')
         token = self._token(channel)
         to = message.recipients[0].lstrip("+")
-        base: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+        base: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            # Echoed in the status webhooks: a "sent" report confirms a reply whose id a dead worker did not
+            # store, so that it is not sent again (channels.outbox.outbox_confirm).
+            "biz_opaque_callback_data": outbound_reference(message.message_id),
+        }
         sent = TemplateSend.objects.select_related("template").filter(message_id=message.message_id).first()
         if sent is not None:
             parameters = [{"type": "text", "text": str(value)} for value in sent.parameters]

@@ -46,6 +46,7 @@ from tiski.channels.interface import (
     adapter_register,
 )
 from tiski.channels.models import Channel, ChannelKind
+from tiski.channels.outbox import outbound_reference
 from tiski.channels.secrets import channel_secret, channel_setting
 from tiski.channels.sms.client import (
     MAX_BODY,
@@ -144,7 +145,8 @@ class SmsAdapter(WebhookAdapter):
             raise InboundInvalidError("Twilio's call has no MessageSid.")
         status = form.value("MessageStatus").lower()
         if status and status not in INBOUND_STATUSES and "Body" not in form:
-            return WebhookBatch(statuses=_status_updates(sid=sid, status=status, form=form))
+            reference = request.query.get("reference", "")
+            return WebhookBatch(statuses=_status_updates(sid=sid, status=status, form=form, reference=reference))
         if Message.objects.filter(channel=channel, external_id=sid).exists():
             return WebhookBatch()  # Twilio retried a message that is stored: acknowledged, media not fetched again
         return WebhookBatch(messages=[self._inbound(channel=channel, request=request, form=form, sid=sid)])
@@ -254,7 +256,9 @@ class SmsAdapter(WebhookAdapter):
             params["MessagingServiceSid"] = service
         callback = status_callback_url(channel)
         if callback:
-            params["StatusCallback"] = callback
+            # The reference comes back with every status callback (Twilio keeps the URL's query and signs it):
+            # a "sent" report confirms a reply whose SID a dead worker did not store, so it is not sent twice.
+            params["StatusCallback"] = f"{callback}?{urlencode({'reference': outbound_reference(message.message_id)})}"
         if message.attachments:
             logger.info(
                 "sms reply %s: %d attachment(s) not sent (SMS replies are text only)",
@@ -277,7 +281,7 @@ def _signed_urls(channel: Channel, url: str) -> list[str]:
     return urls
 
 
-def _status_updates(*, sid: str, status: str, form: Mapping[str, list[str]]) -> list[StatusUpdate]:
+def _status_updates(*, sid: str, status: str, form: Mapping[str, list[str]], reference: str = "") -> list[StatusUpdate]:
     """Return the delivery report of a status callback, or none for a status that says nothing new."""
     delivery = DELIVERY.get(status)
     if delivery is None:
@@ -287,4 +291,4 @@ def _status_updates(*, sid: str, status: str, form: Mapping[str, list[str]]) -> 
         code = (form.get("ErrorCode") or [""])[-1]
         detail = error_describe(code, (form.get("ErrorMessage") or [""])[-1])
         error = f"{status.capitalize()}: {detail}" if detail else status.capitalize()
-    return [StatusUpdate(external_id=sid, status=delivery, error=error)]
+    return [StatusUpdate(external_id=sid, status=delivery, error=error, reference=reference)]

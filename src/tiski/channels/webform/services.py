@@ -6,24 +6,19 @@ module only turns a valid submission into an InboundMessage and guards the publi
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import math
 import os
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
-from django.http import HttpRequest
 
 from tiski.cases.models import Category, Message
 from tiski.channels.interface import InboundAttachment, InboundMessage, Threading
 from tiski.channels.models import Channel, ChannelKind
 from tiski.channels.services import Receipt, message_receive
+from tiski.core.ratelimit import RateDecision, rate_hit
 from tiski.customers.models import Identity
 from tiski.customers.services import Handle
 
@@ -125,75 +120,12 @@ def receipt_get(*, token: str, language: str) -> ReceiptView | None:
     )
 
 
-# Rate limit: a fixed window per client address in Django's cache (atomic add + incr).
-
-
-def client_ip(request: HttpRequest) -> str:
-    """Return the client's address: the peer, or the X-Forwarded-For hop a trusted proxy vouches for.
-
-    TISKI_TRUSTED_PROXIES lists the addresses or networks of the reverse proxies in front of Tiski
-    (comma-separated); X-Forwarded-For is read only when the peer is one of them.
-    """
-    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
-    trusted = _trusted_proxies()
-    if not trusted or not _in_networks(peer, trusted):
-        return peer
-    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-    for hop in reversed(forwarded):
-        if not _valid_ip(hop):
-            return peer
-        if not _in_networks(hop, trusted):
-            return hop
-    return forwarded[0] if forwarded else peer
-
-
-def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = []
-    for item in settings.TISKI_TRUSTED_PROXIES:
-        if item.strip():
-            try:
-                networks.append(ipaddress.ip_network(item.strip(), strict=False))
-            except ValueError:
-                logger.warning("TISKI_TRUSTED_PROXIES: %r is not an address or network; ignored", item.strip())
-    return networks
-
-
-def _valid_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _in_networks(address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
-
-
-@dataclass(frozen=True)
-class RateDecision:
-    allowed: bool
-    retry_after_s: int
+# Rate limit: the public endpoints' one mechanism (tiski.core.ratelimit), rate "webform" per client address.
 
 
 def rate_limit_hit(*, ip: str) -> RateDecision:
-    """Count one submission from IP; return whether it is within TISKI_WEBFORM_RATE_LIMIT per window."""
-    window = max(int(settings.TISKI_WEBFORM_RATE_WINDOW_S), 1)
-    now = time.time()
-    bucket = int(now // window)
-    key = f"tiski:webform:rate:{ip}:{bucket}"
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 5)
-        count = 1
-    retry_after = max(math.ceil((bucket + 1) * window - now), 1)
-    return RateDecision(allowed=count <= settings.TISKI_WEBFORM_RATE_LIMIT, retry_after_s=retry_after)
+    """Count one submission from IP; return whether it is within the rate TISKI_RATE_WEBFORM."""
+    return rate_hit(name="webform", key=ip)
 
 
 # Filing a contact.

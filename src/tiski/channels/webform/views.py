@@ -32,7 +32,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from tiski.channels.models import Channel
 from tiski.channels.webform.forms import HONEYPOT_FIELD, ContactForm
 from tiski.channels.webform.services import (
-    client_ip,
     company_name,
     form_token_issue,
     rate_limit_hit,
@@ -41,6 +40,8 @@ from tiski.channels.webform.services import (
     webform_channel_get,
     webform_submit,
 )
+from tiski.core.net import client_ip
+from tiski.core.security import webform_frame_ancestors
 from tiski.knowledge.helpcentre.services import deflection_contacted
 
 logger = logging.getLogger(__name__)
@@ -93,8 +94,7 @@ def _context(request: HttpRequest, language: str, **extra: Any) -> dict[str, Any
 
 def _finish(response: HttpResponse, language: str) -> HttpResponse:
     """Add the embedding policy and the language headers every web-form page sends."""
-    ancestors = " ".join(["'self'", *settings.TISKI_WEBFORM_EMBED_ORIGINS])
-    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    webform_frame_ancestors(response)  # the site policy, framed by TISKI_WEBFORM_EMBED_ORIGINS
     response["Content-Language"] = language
     patch_vary_headers(response, ("Accept-Language", "Cookie"))
     return response

@@ -8,20 +8,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import math
 import re
 import secrets
-import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from tiski.accounts.roles import PUBLISH_ARTICLES, WORK_CASES
+from tiski.core.limits import visitor_text
+from tiski.core.ratelimit import RateDecision, rate_hit
 from tiski.knowledge.helpcentre.exceptions import (
     ShareLinkGoneError,
     ShareLinkNotFoundError,
@@ -38,8 +36,6 @@ SESSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SHARE_DEFAULT_DAYS = 30
 SHARE_MAX_DAYS = 365
 SHARE_TOKEN_BYTES = 24  # 32 characters of token_urlsafe
-SUGGEST_RATE_LIMIT = 120  # suggestion requests per visitor address per window
-SUGGEST_RATE_WINDOW_S = 300
 
 # Outcomes only move forward: a session that was helped is not set back to "opened" by a second tab.
 _ORDER = [Deflection.Outcome.SHOWN, Deflection.Outcome.OPENED, Deflection.Outcome.HELPED, Deflection.Outcome.CONTACTED]
@@ -72,7 +68,7 @@ def feedback_record(
     if existing is not None:
         return existing, False
     feedback = ArticleFeedback.objects.create(
-        translation=locked, helpful=helpful, visitor=visitor, comment=comment.strip()[:COMMENT_MAX_CHARS]
+        translation=locked, helpful=helpful, visitor=visitor, comment=visitor_text(comment, limit=COMMENT_MAX_CHARS)
     )
     counter = "helpful_count" if helpful else "unhelpful_count"
     ArticleTranslation.objects.filter(pk=locked.pk).update(**{counter: F(counter) + 1})
@@ -81,7 +77,7 @@ def feedback_record(
 
 def feedback_comment_add(*, translation: ArticleTranslation, visitor: str, comment: str) -> bool:
     """Add COMMENT to VISITOR's answer on TRANSLATION unless it has one; return whether it was added."""
-    text = comment.strip()[:COMMENT_MAX_CHARS]
+    text = visitor_text(comment, limit=COMMENT_MAX_CHARS)
     if not text:
         return False
     return bool(
@@ -102,7 +98,7 @@ def deflection_shown(*, session: str, channel_kind: str, language: str, query: s
     article was opened); return the row, or None for an invalid session or channel kind."""
     if not deflection_session_valid(session) or channel_kind not in DEFLECTION_CHANNELS:
         return None
-    query = query[:QUERY_MAX_CHARS]
+    query = visitor_text(query, limit=QUERY_MAX_CHARS)
     try:
         with transaction.atomic():
             row, created = Deflection.objects.get_or_create(
@@ -145,7 +141,7 @@ def deflection_contacted(*, session: str) -> bool:
 
 def search_failed_record(*, query: str, language: str, visitor: str) -> None:
     """Log a help-centre search that found nothing (once per visitor, query and day)."""
-    query = " ".join(query.split())[:QUERY_MAX_CHARS]
+    query = visitor_text(" ".join(query.split()), limit=QUERY_MAX_CHARS)
     if not query:
         return
     day = timezone.localdate().isoformat()
@@ -159,25 +155,9 @@ def search_failed_record(*, query: str, language: str, visitor: str) -> None:
         pass
 
 
-@dataclass(frozen=True)
-class RateDecision:
-    allowed: bool
-    retry_after_s: int
-
-
 def suggest_rate_hit(*, visitor: str) -> RateDecision:
-    """Count one suggestion request from VISITOR; return whether it is within SUGGEST_RATE_LIMIT per window."""
-    now = time.time()
-    bucket = int(now // SUGGEST_RATE_WINDOW_S)
-    key = f"tiski:help:suggest:{visitor}:{bucket}"
-    cache.add(key, 0, timeout=SUGGEST_RATE_WINDOW_S + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=SUGGEST_RATE_WINDOW_S + 5)
-        count = 1
-    retry_after = max(math.ceil((bucket + 1) * SUGGEST_RATE_WINDOW_S - now), 1)
-    return RateDecision(allowed=count <= SUGGEST_RATE_LIMIT, retry_after_s=retry_after)
+    """Count one suggestion request from VISITOR; return whether it is within the rate TISKI_RATE_HELP_SUGGEST."""
+    return rate_hit(name="help_suggest", key=visitor)
 
 
 # Share links

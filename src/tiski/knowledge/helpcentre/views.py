@@ -27,7 +27,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tiski.accounts.roles import PARTNER_ARTICLES, WORK_CASES
 from tiski.channels.chat.consumers import origin_allowed
 from tiski.channels.models import Channel, ChannelKind
-from tiski.channels.webform.services import client_ip, company_name
+from tiski.channels.webform.services import company_name
+from tiski.core.net import client_ip
 from tiski.knowledge.helpcentre import selectors, services
 from tiski.knowledge.helpcentre.exceptions import ShareLinkGoneError, ShareLinkNotFoundError
 from tiski.knowledge.models import ArticleCategory, ArticleTranslation

@@ -26,9 +26,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tiski.accounts.models import ApiToken
 from tiski.accounts.services import api_token_issue, api_token_revoke
+from tiski.accounts.token_scopes import ALL_SCOPES
 from tiski.channels.email.mailbox import mailbox_default
 from tiski.channels.email.smtpd import SmtpdStartError, SmtpReceiver, smtpd_start
-from tiski.core.demo import COMPANY, DEMO_PASSWORD, DEMO_USERS, demo_load
+from tiski.core.demo import COMPANY, DEMO_PASSWORD, DEMO_USERS, PARTNER_NAME, PARTNER_USER, READ_ONLY_USER, demo_load
 from tiski.core.management.commands.serve import quiet_static_file_warning
 from tiski.simulators.demo import Providers, providers_start
 
@@ -160,7 +161,7 @@ class Command(BaseCommand):
         admin = User.objects.get(username=DEMO_USERS[0].username)
         for old in ApiToken.objects.filter(user=admin, name=TOKEN_NAME, revoked_at=None):
             api_token_revoke(token=old)
-        return api_token_issue(user=admin, name=TOKEN_NAME).raw
+        return api_token_issue(user=admin, name=TOKEN_NAME, scopes=ALL_SCOPES).raw
 
     def _smtp_start(self, host: str, port: int) -> SmtpReceiver:
         try:
@@ -184,8 +185,10 @@ class Command(BaseCommand):
 
     def _banner(self, *, token: str, worker: subprocess.Popen[bytes] | None, receiver: SmtpReceiver | None) -> None:
         url = settings.TISKI_BASE_URL
-        width = max(len(u.username) for u in DEMO_USERS)
+        width = max(len(u.username) for u in (*DEMO_USERS, PARTNER_USER, READ_ONLY_USER))
         logins = "\n".join(f"    {u.username:<{width}}  {DEMO_PASSWORD}   {u.full_name} ({u.role})" for u in DEMO_USERS)
+        for extra, what in ((PARTNER_USER, f"{PARTNER_NAME}, partner agent"), (READ_ONLY_USER, "read-only")):
+            logins += f"\n    {extra.username:<{width}}  {DEMO_PASSWORD}   {extra.full_name} ({what})"
         worker_line = f"running (pid {worker.pid})" if worker else "not started (--no-worker)"
         mailbox = mailbox_default()
         smtp_line = (

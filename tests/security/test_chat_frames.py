@@ -1,0 +1,31 @@
+"""The chat socket drops frames over TISKI_CHAT_MAX_FRAME_KB and frames that are not JSON, and stays open."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.channels.chat.conftest import SHOP, Socket, _layer_flushed, chat_channel, run  # noqa: F401
+from tiski.cases.models import Message
+from tiski.channels.models import Channel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_oversized_or_malformed_frame_is_refused_and_the_socket_goes_on(chat_channel: Channel, settings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    settings.TISKI_CHAT_MAX_FRAME_KB = 1
+
+    async def scenario() -> None:
+        socket = Socket(f"/ws/chat/{chat_channel.pk}/", origin=SHOP)
+        assert await socket.connect()
+        await socket.send_json({"type": "hello", "lang": "en"})
+        await socket.expect("welcome")
+        await socket.send_json({"type": "message", "id": "big", "text": "x" * 2000})
+        assert (await socket.expect("error"))["code"] == "too_large"
+        await socket.send_input({"type": "websocket.receive", "text": "{not json"})
+        assert (await socket.expect("error"))["code"] == "bad_request"
+        await socket.send_json({"type": "message", "id": "small", "text": "Hello"})
+        await socket.expect("message")
+        await socket.close()
+
+    run(scenario)
+    assert list(Message.objects.filter(author="customer").values_list("body_text", flat=True)) == ["Hello"]
