@@ -18,7 +18,7 @@ from tiski.core.demo import PRODUCTS, SPIKE_COUNT, demo_load
 from tiski.reports.demo import PRESENCE_DAYS
 from tiski.reports.figures import FIGURES, figure_table
 from tiski.reports.filters import ReportFilter
-from tiski.reports.models import CaseFact, StaleCase
+from tiski.reports.models import CaseFact, StaleMark
 from tiski.routing.models import AgentState, Presence, PresenceLog, WorkItem
 from tiski.sla.models import SlaClock
 from tiski.sla.services import calendar_of, sla_timers_run
@@ -67,7 +67,7 @@ def test_the_root_causes_flag_todays_invoice_spike(demo, db):  # type: ignore[no
 
 def test_facts_exist_for_every_case(demo, db):  # type: ignore[no-untyped-def]
     assert CaseFact.objects.count() == Case.objects.count()
-    assert not StaleCase.objects.exists()
+    assert not StaleMark.objects.exists()
     # A product is one name whatever the language the customer wrote in.
     products = set(Case.objects.exclude(product="").values_list("product", flat=True))
     assert len(products) >= 8

@@ -18,7 +18,7 @@ from tiski.customers.models import Customer, Organization
 from tiski.reports.facts import facts_rebuild, facts_refresh, facts_refresh_stale, subject_keywords
 from tiski.reports.figures import FIGURES, cases_behind, figure_table, is_spike, poisson_tail
 from tiski.reports.filters import FilterError, ReportFilter
-from tiski.reports.models import CaseFact, StaleCase, TargetFact
+from tiski.reports.models import CaseFact, StaleMark, TargetFact
 from tiski.routing.models import PresenceLog, Queue, WorkItem
 from tiski.sla.models import BusinessCalendar, OpeningHours, SlaClock
 from tiski.surveys.models import SurveyResponse
@@ -464,7 +464,7 @@ def test_facts_follow_the_pipeline(receive, agent, run_tasks) -> None:  # type: 
 
     receipt = receive(subject="Laskun eräpäivä", body="Voinko siirtää laskun eräpäivää?")
     case = receipt.message.case
-    assert StaleCase.objects.filter(case_id=case.pk).exists()  # marked in the contact's own transaction
+    assert StaleMark.objects.filter(case_id=case.pk).exists()  # marked in the contact's own transaction
     facts_refresh_stale()
     fact = CaseFact.objects.get(case=case)
     assert fact.inbound and fact.first_response_s is None and fact.channel_kind == "webform"
@@ -476,7 +476,7 @@ def test_facts_follow_the_pipeline(receive, agent, run_tasks) -> None:  # type: 
     assert fact.agent_replies == 1 and fact.first_response_s is not None
     target = TargetFact.objects.get(case=case)  # the reply ended the first-response target, in time
     assert (target.metric, target.met, target.channel_kind) == ("first_response", True, "webform")
-    assert not StaleCase.objects.exists()
+    assert not StaleMark.objects.exists()
     assert [w for _stem, w in subject_keywords("Re: Laskun eräpäivä", "fi")] == ["laskun", "eräpäivä"]
 
 

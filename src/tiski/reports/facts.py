@@ -23,7 +23,7 @@ from tiski.cases.models import Case, CaseEvent, Message
 from tiski.channels.voice.models import Call
 from tiski.knowledge.search import stem
 from tiski.knowledge.stopwords import STOP_WORDS
-from tiski.reports.models import CaseFact, CaseKeyword, StaleCase, TargetFact
+from tiski.reports.models import CaseFact, CaseKeyword, StaleMark, TargetFact
 from tiski.routing.models import WorkItem
 from tiski.sla.calendar import Calendar
 from tiski.sla.models import BusinessCalendar, SlaClock
@@ -54,16 +54,10 @@ def reporting_calendar() -> Calendar:
 
 
 def cases_mark_stale(case_ids: Iterable[int]) -> None:
-    """Have the facts of CASE_IDS computed again (part of the caller's transaction)."""
+    """Have the facts of CASE_IDS computed again (part of the caller's transaction; never waits on another)."""
     ids = sorted(set(case_ids))
-    if not ids:
-        return
-    StaleCase.objects.bulk_create(
-        [StaleCase(case_id=pk) for pk in ids],
-        update_conflicts=True,
-        unique_fields=["case_id"],
-        update_fields=["marked_at"],
-    )
+    if ids:
+        StaleMark.objects.bulk_create([StaleMark(case_id=pk) for pk in ids])
 
 
 def facts_clock(*, now: datetime | None = None) -> int:
@@ -80,17 +74,20 @@ def facts_clock(*, now: datetime | None = None) -> int:
 
 def facts_refresh_stale(*, limit: int = BATCH) -> int:
     """Recompute up to LIMIT stale cases, oldest marks first; return how many."""
-    rows = list(StaleCase.objects.order_by("marked_at").values_list("case_id", "marked_at")[:limit])
-    if not rows:
+    marks = list(StaleMark.objects.order_by("id").values_list("id", "case_id")[: limit * 4])
+    if not marks:
         return 0
+    cases: set[int] = set()
+    read: list[int] = []  # the marks of the chosen cases, all committed before the refresh below reads
+    for mark_id, case_id in marks:
+        if case_id in cases or len(cases) < limit:
+            cases.add(case_id)
+            read.append(mark_id)
     with transaction.atomic():
-        facts_refresh([pk for pk, _ in rows])
-        # Only the marks read: a case marked again meanwhile (a later marked_at) stays stale.
-        done = Q()
-        for pk, marked_at in rows:
-            done |= Q(case_id=pk, marked_at=marked_at)
-        StaleCase.objects.filter(done).delete()
-    return len(rows)
+        facts_refresh(sorted(cases))
+        # Only the marks read: one committed meanwhile stays, and is worked off next time.
+        StaleMark.objects.filter(id__in=read).delete()
+    return len(cases)
 
 
 def facts_rebuild(*, batch: int = 2000) -> int:
@@ -105,7 +102,7 @@ def facts_rebuild(*, batch: int = 2000) -> int:
             facts_refresh(ids)
         total += len(ids)
         last = ids[-1]
-    StaleCase.objects.all().delete()
+    StaleMark.objects.all().delete()
     return total
 
 

@@ -129,12 +129,20 @@ class CaseKeyword(models.Model):
         return f"{self.case_id}: {self.word}"
 
 
-class StaleCase(models.Model):
-    """A case whose facts are to be computed again: marked in the transaction that changed it (so a change is
-    never missed, even if the process dies), worked off in batches by the router loop's clock (facts.py)."""
+class StaleMark(models.Model):
+    """A mark that a case's facts are to be computed again: added in the transaction that changed the case (so a
+    change is never missed, even if the process dies), worked off in batches by the router loop's clock (facts.py).
 
-    case_id = models.BigIntegerField(primary_key=True)
-    marked_at = models.DateTimeField(auto_now=True)
+    Marks are only ever inserted, never updated, and a case may have several: a unique key on the case would make
+    two transactions marking the same case wait on each other, and each may hold locks (a work item, an agent's
+    state) the other needs next — a deadlock. The refresh deletes the marks it read, by id, so a mark committed
+    meanwhile stays and is worked off next time."""
+
+    case_id = models.BigIntegerField()
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case_id"], name="stale_mark_case")]
 
     def __str__(self) -> str:
         return f"case {self.case_id} marked {self.marked_at}"
