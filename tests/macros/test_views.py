@@ -195,3 +195,14 @@ def test_someone_elses_run_is_not_found(agent: Any, other_agent: Any, email_case
 def test_bulk_preview_without_a_selection_says_what_to_do(agent: Any, outage_macro: Macro) -> None:
     response = _client(agent).post(reverse("macros:bulk-preview"), {"macro": outage_macro.pk})
     assert response.status_code == 400 and "Select at least one case" in response.content.decode()
+
+
+def test_a_run_whose_agent_is_gone_still_shows_to_a_team_lead(
+    other_agent: Any, team_lead: Any, email_case: Any, outage_macro: Macro
+) -> None:
+    from tiski.macros.services import macro_run_start
+
+    run = macro_run_start(macro=outage_macro, actor=other_agent, case_ids=[email_case().pk])
+    other_agent.delete()  # the run keeps its record; its actor becomes empty
+    page = _client(team_lead).get(reverse("macros:run", args=[run.pk]))
+    assert page.status_code == 200 and "Started by –" in page.content.decode()

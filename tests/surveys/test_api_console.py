@@ -121,3 +121,13 @@ def test_the_responses_page_is_for_team_leads_and_the_agent_sees_feedback_on_the
     case_page = login("maija").get(f"/console/cases/{case.reference}/").content.decode()
     assert 'id="survey-feedback"' in case_page and "Vastaus ei auttanut" in case_page
     assert "CSAT survey answered: 2 / 5" in case_page
+
+
+def test_the_case_page_shows_a_survey_whose_agent_is_gone(solved, agent, team_lead) -> None:
+    case = solved()
+    invitation = sent(case)
+    invitation.agent = None  # the agent's account was deleted since (SET_NULL)
+    invitation.save(update_fields=["agent"])
+    page = login("minna").get(f"/console/cases/{case.reference}/")
+    assert page.status_code == 200
+    assert "about the service of –" in page.content.decode()

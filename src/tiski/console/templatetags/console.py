@@ -378,6 +378,14 @@ def query_with(context: template.Context, **changes: Any) -> str:
 
 
 @register.filter
+def user_name(user: Any) -> str:
+    """USER's full name, else the username; a dash when there is no user (an account deleted since)."""
+    if user is None:
+        return "–"
+    return str(user.get_full_name() or user.get_username())
+
+
+@register.filter
 def initials(name: str) -> str:
     parts = [p for p in str(name).replace(".", " ").split() if p]
     return "".join(p[0] for p in parts[:2]).upper() or "?"
