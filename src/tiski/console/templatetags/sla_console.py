@@ -88,7 +88,7 @@ def sla_badge(due: datetime | None) -> SafeString:
     an icon, its meaning and time in the title and for screen readers."""
     state = sla_state(due)
     if state not in ("late", "soon") or due is None:
-        return format_html("")
+        return SafeString("")
     text = _("Service level missed") if state == "late" else _("Service level due soon")
     when = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT")
     return format_html(
