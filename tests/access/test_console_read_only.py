@@ -32,6 +32,17 @@ def test_the_case_page_has_no_write_controls(world: World) -> None:
     assert reverse("console:case-reply", args=[world.c_mail.reference]) in html
 
 
+def test_a_callback_request_shows_to_a_read_only_user_without_its_forms(world: World) -> None:
+    from tiski.channels.voice.callbacks import callback_request
+
+    request, _new = callback_request(customer=world.anssi, number="+358401111111", source="api", case=world.c_mail)
+    page = reverse("console:case", args=[world.c_mail.reference])
+    attempt = reverse("console:callback-attempt", args=[request.pk])
+    html = world.client_for(world.bea).get(page).content.decode()
+    assert 'id="callback"' in html and attempt not in html and "callback__dial" not in html
+    assert attempt in world.client_for(world.maija).get(page).content.decode()
+
+
 def test_every_write_is_403_and_changes_nothing(world: World) -> None:
     client = world.client_for(world.bea)
     case = world.c_mail

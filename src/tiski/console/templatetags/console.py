@@ -325,6 +325,7 @@ def callback_panel(context: template.Context, case: Case) -> dict[str, Any]:
     from tiski.channels.voice.callbacks import max_attempts
     from tiski.channels.voice.models import CallbackAttempt, CallbackRequest
 
+    can_work = bool(context.get("can_work"))  # a read-only user sees the request, not the forms
     request = CallbackRequest.objects.filter(case=case).order_by("-pk").first()
     attempts = list(CallbackAttempt.objects.filter(request=request).select_related("agent")) if request else []
     return {
@@ -333,7 +334,8 @@ def callback_panel(context: template.Context, case: Case) -> dict[str, Any]:
         "max_attempts": max_attempts(),
         "outcomes": CallbackAttempt.Outcome.choices,
         "case": case,
-        "dial": bool(request and request.is_open and dial_ready()),
+        "dial": bool(can_work and request and request.is_open and dial_ready()),
+        "can_work": can_work,
         "request": context.get("request"),
         "csrf_token": context.get("csrf_token"),
     }

@@ -19,7 +19,8 @@ def proactive_panel(context: template.Context, case: Case) -> dict[str, Any]:
     # Proactive cases are tasks: other cases cost no query.
     reason = proactive_reason_for_case(case_id=case.pk) if case.type == Case.Type.TASK else None
     dial = False
-    if reason is not None and reason.rule.work_kind == ProactiveRule.WorkKind.CALL and case.is_open:
+    can_work = bool(context.get("can_work"))  # a read-only user sees the reason, not the call button
+    if can_work and reason is not None and reason.rule.work_kind == ProactiveRule.WorkKind.CALL and case.is_open:
         from tiski.channels.voice.services import phone_channel_for_dialling
 
         dial = phone_channel_for_dialling() is not None
