@@ -97,6 +97,20 @@ def test_the_page_is_paged_newest_first(sign_in, client, administrator):
     assert "rule-002" in second and "rule-000" in second and "rule-052" not in second
 
 
+def test_a_permission_change_shows_the_permissions_names_and_keeps_their_codes(sign_in, client, administrator):
+    from django.contrib.auth.models import Permission
+
+    billing = administrator.__class__.objects.create_user("bea")
+    billing.user_permissions.add(Permission.objects.get(codename="view_case", content_type__app_label="cases"))
+    entry = AuditEntry.objects.filter(action="permission.change").latest("id")
+    assert entry.detail == {"added": ["cases.view_case"]}
+    sign_in(client, administrator)
+    page = client.get("/console/audit/?action=permission").content.decode()
+    assert "Can view case" in page and "cases.view_case" not in page
+    export = rows(client.get("/console/audit/export.csv?action=permission"))
+    assert "cases.view_case" in export[1][-1]
+
+
 def test_the_export_streams_the_filtered_entries_and_is_itself_audited(sign_in, client, administrator, log):
     sign_in(client, administrator)
     AuditEntry.objects.create(action="customer.merge", target_label="=HYPERLINK(1)", actor_label="admin")

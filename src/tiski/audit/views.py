@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
@@ -62,7 +63,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
     offset = (number - 1) * PER_PAGE
     rows = list(audit_entries(flt=flt)[offset : offset + PER_PAGE + 1])
-    entries = [_row(entry) for entry in rows[:PER_PAGE]]
+    shown = rows[:PER_PAGE]
+    names = _permission_names(shown)
+    entries = [_row(entry, names) for entry in shown]
     query = flt.to_query()
     context = {
         "flt": flt,
@@ -78,24 +81,47 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/log.html", context, status=400 if error else 200)
 
 
-def _row(entry: AuditEntry) -> dict[str, Any]:
+def _permission_names(entries: Sequence[AuditEntry]) -> dict[str, str]:
+    """The names of the permissions the permission changes among ENTRIES name ("cases.view_case" -> "Can view
+    case"), in one query; the entry keeps the code, which stays true if a permission is renamed."""
+    codes = {
+        code
+        for entry in entries
+        if entry.action == "permission.change" and isinstance(entry.detail, dict)
+        for value in entry.detail.values()
+        if isinstance(value, list)
+        for code in value
+        if isinstance(code, str) and code.count(".") == 1
+    }
+    if not codes:
+        return {}
+    wanted = Q()
+    for code in codes:
+        app_label, codename = code.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    rows = Permission.objects.filter(wanted).values_list("content_type__app_label", "codename", "name")
+    return {f"{app_label}.{codename}": name for app_label, codename, name in rows}
+
+
+def _row(entry: AuditEntry, names: dict[str, str]) -> dict[str, Any]:
     return {
         "entry": entry,
         "label": action_label(entry.action),
         "tone": ACTION_TONES.get(entry.action, "plain"),
         "family": entry.action.split(".", 1)[0],
-        "detail": _detail_text(entry.detail),
+        "detail": _detail_text(entry.detail, names),
     }
 
 
-def _detail_text(detail: Any) -> str:
-    """Return DETAIL as short `key: value` pairs for the table (the full JSON is in the export and the API)."""
+def _detail_text(detail: Any, names: dict[str, str]) -> str:
+    """Return DETAIL as short `key: value` pairs for the table, codes shown by NAMES (the full JSON is in the
+    export and the API)."""
     if not isinstance(detail, dict) or not detail:
         return ""
     parts = []
     for key, value in detail.items():
         if isinstance(value, list):
-            shown = ", ".join(str(v) for v in value[:6]) + (" …" if len(value) > 6 else "")
+            shown = ", ".join(names.get(str(v), str(v)) for v in value[:6]) + (" …" if len(value) > 6 else "")
         elif isinstance(value, dict) and set(value) == {"old", "new"}:
             shown = f"{_plain(value['old'])} → {_plain(value['new'])}"
         elif isinstance(value, dict):
