@@ -315,6 +315,7 @@ TISKI_RATES = {
         "webform": f"{TISKI_WEBFORM_RATE_LIMIT}/{TISKI_WEBFORM_RATE_WINDOW_S}",  # submissions
         "chat": "60/60",  # attachment uploads and downloads
         "chat_frame": "30/10",  # frames of one chat socket
+        "chat_open": "30/60",  # chat sockets opened per client address
         "help": "120/60",  # searches and share links
         "help_suggest": "120/300",  # suggestions for the form and the widget
         "help_feedback": "20/600",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -18,11 +19,22 @@ def client_ip(request: HttpRequest) -> str:
     TISKI_TRUSTED_PROXIES lists the addresses or networks of the reverse proxies in front of Tiski
     (comma-separated); X-Forwarded-For is read only when the peer is one of them.
     """
-    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
+    return _client_address(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def scope_client_ip(scope: Mapping[str, Any]) -> str:
+    """client_ip for an ASGI connection scope (a WebSocket): its peer and its X-Forwarded-For header."""
+    client = scope.get("client") or ("",)
+    forwarded = b",".join(value for name, value in scope.get("headers", ()) if name.lower() == b"x-forwarded-for")
+    return _client_address(str(client[0] or ""), forwarded.decode("latin-1"))
+
+
+def _client_address(peer: str, forwarded_for: str) -> str:
+    peer = peer or "unknown"
     trusted = _trusted_proxies()
     if not trusted or not _in_networks(peer, trusted):
         return peer
-    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    forwarded = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(forwarded):
         if not _valid_ip(hop):
             return peer

@@ -64,7 +64,8 @@ from tiski.channels.chat import selectors, services
 from tiski.channels.chat.exceptions import ChatError, ChatOfflineUnavailableError, ChatSessionUnknownError
 from tiski.channels.chat.models import ChatSession
 from tiski.channels.models import Channel, ChannelKind
-from tiski.core.ratelimit import Rate, rate_get
+from tiski.core.net import scope_client_ip
+from tiski.core.ratelimit import Rate, rate_ahit, rate_get
 from tiski.knowledge.helpcentre.services import deflection_contacted
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.channel = channel
         await self.accept()
+        opened = await rate_ahit(name="chat_open", key=scope_client_ip(self.scope))
+        if not opened.allowed:  # accepted first, so the widget can say why; it retries with a growing pause
+            await self._error("rate_limited", _("Too many chats opened from your address; please wait a moment."))
+            await self.close(code=4429)
 
     async def disconnect(self, code: int) -> None:
         FLOOR.leave(self)
