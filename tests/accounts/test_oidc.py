@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.accounts.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, ProviderServer
-from tiski.accounts.roles import ADMINISTRATOR, AGENT, TEAM_LEAD
+from tiski.accounts.roles import ADMINISTRATOR, AGENT, PARTNER_AGENT, READ_ONLY, TEAM_LEAD
 from tiski.accounts.services import agent_create
 from tiski.accounts.session import SESSION_KEY
 
@@ -141,3 +141,48 @@ def test_login_page_offers_the_provider_only_when_configured(client, settings, p
     assert "Sign in with" not in client.get("/login/").content.decode()
     assert client.get("/oidc/authenticate/").status_code == 404
     assert client.get("/oidc/callback/?code=x&state=y").status_code == 404
+
+
+def test_a_partners_group_makes_a_partner_agent_whatever_else_the_claims_say(client, provider, settings):
+    from tiski.accounts.models import Partner
+    from tiski.accounts.scope import user_partner
+
+    chatly = Partner.objects.create(name="Chatly Oy")
+    settings.TISKI_OIDC_ROLE_MAP = {
+        **settings.TISKI_OIDC_ROLE_MAP,
+        "chatly": f"{PARTNER_AGENT}:Chatly Oy",
+        "billing": READ_ONLY,
+    }
+    provider.user = {"sub": "p-1", "email": "sanna@chatly.example", "groups": ["chatly", "cs-leads"]}
+
+    assert urlsplit(sso_login(client)).path == "/console/"
+
+    sanna = User.objects.get(email="sanna@chatly.example")
+    assert list(sanna.groups.values_list("name", flat=True)) == [PARTNER_AGENT]
+    assert user_partner(sanna) == chatly and not sanna.has_perm("routing.supervise")
+
+    provider.user = {**provider.user, "groups": ["billing"]}  # moved in-house, to billing: no partner any more
+    client.logout()
+    sso_login(client)
+    sanna = User.objects.get(pk=sanna.pk)  # a fresh object: permissions and partner are cached on the old one
+    assert list(sanna.groups.values_list("name", flat=True)) == [READ_ONLY]
+    assert user_partner(sanna) is None
+    assert sanna.has_perm("cases.view_case") and not sanna.has_perm("cases.work_case")
+
+
+@pytest.mark.parametrize("groups", [["ghost"], ["chatly", "ghost"], ["retired"]])
+def test_claims_naming_no_single_active_partner_are_refused(client, provider, settings, groups):
+    from tiski.accounts.models import Partner
+
+    Partner.objects.create(name="Chatly Oy")
+    Partner.objects.create(name="Old Partner Oy", active=False)
+    settings.TISKI_OIDC_ROLE_MAP = {
+        "chatly": f"{PARTNER_AGENT}:Chatly Oy",
+        "ghost": f"{PARTNER_AGENT}:No Such Oy",
+        "retired": f"{PARTNER_AGENT}:Old Partner Oy",
+        "cs-agents": AGENT,
+    }
+    provider.user = {"sub": "p-2", "email": "who@partner.example", "groups": [*groups, "cs-agents"]}
+
+    assert sso_login(client) == "/login/?sso=failed"
+    assert not User.objects.filter(email="who@partner.example").exists()

@@ -3,6 +3,10 @@
 A user is matched by email, created on first login (TISKI_OIDC_CREATE_USERS), and given the Tiski role that
 the provider's role claim maps to (TISKI_OIDC_ROLE_CLAIM, TISKI_OIDC_ROLE_MAP, TISKI_OIDC_DEFAULT_ROLE) on
 every login. A user whose claims map to no role is refused.
+
+A value may map to "partner agent:<partner name>": the user becomes an agent of that partner, whatever else
+their claims map to (the narrower access wins: a partner's group never grants more). Claims naming two
+partners, or a partner that does not exist or is inactive, are refused.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -21,14 +26,23 @@ from django.http import Http404, HttpRequest, HttpResponse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from tiski.accounts.models import AgentProfile
-from tiski.accounts.roles import ADMINISTRATOR, AGENT, TEAM_LEAD
+from tiski.accounts.models import AgentProfile, Partner
+from tiski.accounts.roles import ADMINISTRATOR, AGENT, PARTNER_AGENT, READ_ONLY, ROLES, TEAM_LEAD
 
 logger = logging.getLogger(__name__)
 
 # The roles a provider may grant, strongest first: a user in several mapped groups gets the strongest.
-_ROLE_ORDER = (ADMINISTRATOR, TEAM_LEAD, AGENT)
+_ROLE_ORDER = (ADMINISTRATOR, TEAM_LEAD, AGENT, READ_ONLY)
+_PARTNER_PREFIX = PARTNER_AGENT + ":"  # "partner agent:Chatly Oy"
 SESSION_METHOD_OIDC = "oidc"
+
+
+@dataclass(frozen=True)
+class OidcGrant:
+    """What a provider's claims give: a role, and for a partner agent the partner."""
+
+    role: str
+    partner: Partner | None = None
 
 
 def oidc_login_context() -> dict[str, Any]:
@@ -38,30 +52,39 @@ def oidc_login_context() -> dict[str, Any]:
     return {"oidc_enabled": True, "oidc_provider_name": settings.TISKI_OIDC_PROVIDER_NAME}
 
 
-def oidc_role_for_claims(*, claims: dict[str, Any]) -> str | None:
-    """Return the Tiski role the claims map to, the default role when none does, or None."""
+def oidc_grant_for_claims(*, claims: dict[str, Any]) -> OidcGrant | None:
+    """Return the role (and partner) the claims map to, the default role when none does, or None: refused."""
     raw = claims.get(settings.TISKI_OIDC_ROLE_CLAIM) or []
     values = [raw] if isinstance(raw, str) else [str(value) for value in raw]
     mapped = {settings.TISKI_OIDC_ROLE_MAP[value] for value in values if value in settings.TISKI_OIDC_ROLE_MAP}
+    partners = {role.removeprefix(_PARTNER_PREFIX).strip() for role in mapped if role.startswith(_PARTNER_PREFIX)}
+    if partners:
+        partner = Partner.objects.filter(name=partners.pop(), active=True).first() if len(partners) == 1 else None
+        if partner is None:
+            logger.warning("OIDC: %s maps to no single active partner; refused", claims.get("email"))
+        return OidcGrant(PARTNER_AGENT, partner) if partner is not None else None
     for role in _ROLE_ORDER:
         if role in mapped:
-            return role
+            return OidcGrant(role)
     default: str = settings.TISKI_OIDC_DEFAULT_ROLE
-    return default if default in _ROLE_ORDER else None
+    return OidcGrant(default) if default in _ROLE_ORDER else None
 
 
 @transaction.atomic
-def oidc_user_sync(*, user: User, claims: dict[str, Any], role: str) -> User:
-    """Bring USER's names and role in line with the provider's claims and return it."""
+def oidc_user_sync(*, user: User, claims: dict[str, Any], grant: OidcGrant) -> User:
+    """Bring USER's names, role and partner in line with the provider's claims and return it."""
     user.first_name = str(claims.get("given_name") or user.first_name)[:150]
     user.last_name = str(claims.get("family_name") or user.last_name)[:150]
     user.email = str(claims.get("email") or user.email)
-    user.is_staff = role == ADMINISTRATOR  # the Django admin is for administrators
+    user.is_staff = grant.role == ADMINISTRATOR  # the Django admin is for administrators
     user.save(update_fields=["first_name", "last_name", "email", "is_staff"])
-    role_groups = Group.objects.filter(name__in=_ROLE_ORDER)
-    user.groups.remove(*role_groups.exclude(name=role))
-    user.groups.add(Group.objects.get(name=role))
-    AgentProfile.objects.get_or_create(user=user)
+    role_groups = Group.objects.filter(name__in=ROLES)
+    user.groups.remove(*role_groups.exclude(name=grant.role))
+    user.groups.add(Group.objects.get(name=grant.role))
+    profile, _created = AgentProfile.objects.get_or_create(user=user)
+    if profile.partner_id != (grant.partner.pk if grant.partner else None):
+        profile.partner = grant.partner
+        profile.save(update_fields=["partner"])
     return user
 
 
@@ -117,7 +140,7 @@ class OidcBackend(OIDCAuthenticationBackend):
         if not claims.get("email"):
             logger.warning("OIDC: the provider sent no email claim; refused")
             return False
-        if oidc_role_for_claims(claims=claims) is None:
+        if oidc_grant_for_claims(claims=claims) is None:
             logger.warning("OIDC: %s maps to no Tiski role; refused", claims.get("email"))
             return False
         return True
@@ -127,9 +150,10 @@ class OidcBackend(OIDCAuthenticationBackend):
         return self.update_user(user, claims)
 
     def update_user(self, user: User, claims: dict[str, Any]) -> User:
-        role = oidc_role_for_claims(claims=claims)
-        assert role is not None  # verify_claims refused the login otherwise
-        return oidc_user_sync(user=user, claims=claims, role=role)
+        grant = oidc_grant_for_claims(claims=claims)
+        if grant is None:  # the mapping or the partner changed since verify_claims: refuse, change nothing
+            raise SuspiciousOperation("the user's claims map to no Tiski role")
+        return oidc_user_sync(user=user, claims=claims, grant=grant)
 
 
 class OidcStartView(OIDCAuthenticationRequestView):
