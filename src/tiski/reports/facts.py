@@ -23,7 +23,7 @@ from tiski.cases.models import Case, CaseEvent, Message
 from tiski.channels.voice.models import Call
 from tiski.knowledge.search import stem
 from tiski.knowledge.stopwords import STOP_WORDS
-from tiski.reports.models import CaseFact, CaseKeyword, StaleMark, TargetFact
+from tiski.reports.models import CaseDimensions, CaseFact, CaseKeyword, StaleMark, TargetFact
 from tiski.routing.models import WorkItem
 from tiski.sla.calendar import Calendar
 from tiski.sla.models import BusinessCalendar, SlaClock
@@ -35,9 +35,7 @@ _WORD = re.compile(r"[^\W\d_]{4,40}")
 _CLOSED = (Case.Status.SOLVED, Case.Status.CLOSED)
 _FACT_FIELDS = [f.name for f in CaseFact._meta.concrete_fields if f.name != "case"]
 # The case's dimensions a TargetFact carries (the same names as CaseFact's).
-_TARGET_DIMENSIONS = [
-    f.attname for f in TargetFact._meta.concrete_fields if f.name not in ("clock", "case", "metric", "met", "ended_at")
-]
+_TARGET_DIMENSIONS = [f.attname for f in CaseDimensions._meta.fields]
 
 
 def clock_ended_q() -> Q:

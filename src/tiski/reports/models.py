@@ -13,12 +13,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class CaseFact(models.Model):
-    """One case's figures, as of REFRESHED_AT. Durations are whole seconds; business seconds count only the
-    opening hours of the default business calendar (every hour when there is none)."""
+class CaseDimensions(models.Model):
+    """The dimensions of a case that the reports filter and group by (the report filters' DIMENSIONS read these
+    names): kept on a case's facts and copied onto each of its ended targets."""
 
-    case = models.OneToOneField("cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="fact")
-    created_at = models.DateTimeField(_("created"))
     channel = models.ForeignKey("tiski_channels.Channel", null=True, on_delete=models.SET_NULL, related_name="+")
     channel_kind = models.CharField(_("channel"), max_length=16, blank=True)
     queue = models.ForeignKey("routing.Queue", null=True, on_delete=models.SET_NULL, related_name="+")
@@ -27,10 +25,21 @@ class CaseFact(models.Model):
     category = models.ForeignKey("cases.Category", null=True, on_delete=models.SET_NULL, related_name="+")
     type = models.CharField(_("type"), max_length=16)
     priority = models.PositiveSmallIntegerField(_("priority"))
-    status = models.CharField(_("status"), max_length=16)
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     organization = models.ForeignKey("customers.Organization", null=True, on_delete=models.SET_NULL, related_name="+")
     product = models.CharField(_("product"), max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CaseFact(CaseDimensions):
+    """One case's figures, as of REFRESHED_AT. Durations are whole seconds; business seconds count only the
+    opening hours of the default business calendar (every hour when there is none)."""
+
+    case = models.OneToOneField("cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="fact")
+    created_at = models.DateTimeField(_("created"))
+    status = models.CharField(_("status"), max_length=16)
     # The customer started it (the first message came from them, or they called): not an outbound task.
     inbound = models.BooleanField(_("contact from the customer"), default=True, db_default=True)
     first_response_at = models.DateTimeField(null=True)
@@ -71,7 +80,7 @@ class CaseFact(models.Model):
         return f"facts of case {self.case_id}"
 
 
-class TargetFact(models.Model):
+class TargetFact(CaseDimensions):
     """One service-level target of a case that has ended — met, missed, or still running but past due — with the
     case's dimensions copied from its CaseFact, so that compliance for an agent, team or channel is one indexed
     scan instead of a join of every clock of the period to the facts. Kept with the case's facts (facts.py): a
@@ -82,18 +91,6 @@ class TargetFact(models.Model):
     metric = models.CharField(_("target"), max_length=32)
     met = models.BooleanField(_("met"))
     ended_at = models.DateTimeField(_("ended"))
-    # The case's dimensions, as in CaseFact (the report filters' DIMENSIONS read the same names).
-    channel = models.ForeignKey("tiski_channels.Channel", null=True, on_delete=models.SET_NULL, related_name="+")
-    channel_kind = models.CharField(max_length=16, blank=True)
-    queue = models.ForeignKey("routing.Queue", null=True, on_delete=models.SET_NULL, related_name="+")
-    team = models.ForeignKey("accounts.Team", null=True, on_delete=models.SET_NULL, related_name="+")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    category = models.ForeignKey("cases.Category", null=True, on_delete=models.SET_NULL, related_name="+")
-    type = models.CharField(max_length=16)
-    priority = models.PositiveSmallIntegerField()
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
-    organization = models.ForeignKey("customers.Organization", null=True, on_delete=models.SET_NULL, related_name="+")
-    product = models.CharField(max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("service-level target figures")
