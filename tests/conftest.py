@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 
 from tiski.accounts.services import agent_create
@@ -17,6 +18,17 @@ from tiski.core.ratelimit import counters_clear
 from tiski.customers.services import Handle
 
 PASSWORD = "correct horse battery staple"
+
+
+class QuickPbkdf2PasswordHasher(PBKDF2PasswordHasher):
+    """Django's PBKDF2 with one round: the same format, so a `tiski` process a test starts (real settings,
+    1,000,000 rounds) still checks these passwords. Each test user no longer costs half a second of CPU."""
+
+    iterations = 1
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.PASSWORD_HASHERS = ["tests.conftest.QuickPbkdf2PasswordHasher"]
 
 
 def pytest_report_header(config: pytest.Config) -> str:

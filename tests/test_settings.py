@@ -12,7 +12,7 @@ from pathlib import Path
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'debug': s.DEBUG, 'db': s.DATABASES['default']['NAME'].__str__(), "
-    "'engine': s.DATABASES['default']['ENGINE'], 'key': s.SECRET_KEY}))"
+    "'engine': s.DATABASES['default']['ENGINE'], 'key': s.SECRET_KEY, 'hasher': s.PASSWORD_HASHERS[0]}))"
 )
 
 
@@ -28,6 +28,7 @@ def test_defaults_are_sqlite_in_the_data_dir_debug_off_and_a_persisted_secret(tm
     assert first["engine"] == "django.db.backends.sqlite3"
     assert first["db"] == str(tmp_path / "data" / "tiski.sqlite3")
     assert first["debug"] is False
+    assert first["hasher"] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"  # Django's, at full strength
     key_file = tmp_path / "data" / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(first["key"]) >= 50
