@@ -49,7 +49,7 @@ from tests.core.processes import free_port, tiski_command, tiski_env, wait_for
 from tiski.simulators.meta import MetaSimulator
 from tiski.simulators.twilio import TwilioSimulator
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.crash]
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "AC" + "c7" * 16
