@@ -109,6 +109,10 @@ def test_a_permission_change_shows_the_permissions_names_and_keeps_their_codes(s
     assert "Can view case" in page and "cases.view_case" not in page
     export = rows(client.get("/console/audit/export.csv?action=permission"))
     assert "cases.view_case" in export[1][-1]
+    billing.is_staff = True
+    billing.save()
+    page = client.get("/console/audit/?action=role").content.decode()
+    assert "Django admin access: no → yes" in page
 
 
 def test_the_export_streams_the_filtered_entries_and_is_itself_audited(sign_in, client, administrator, log):

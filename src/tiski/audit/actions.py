@@ -56,6 +56,8 @@ DETAIL_LABELS: Final[dict[str, Promise]] = {
     "figure": _("figure"),
     "format": _("format"),
     "via": _("via"),
+    "is_staff": _("Django admin access"),
+    "is_superuser": _("superuser"),
 }
 
 
