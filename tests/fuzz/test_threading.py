@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tiski.cases.models import Message
-from tiski.cases.references import case_pk_from_reference, reference_token_find
+from tiski.cases.references import case_pk_from_reference, reference_tokens_find
 from tiski.channels.email.inbound import Outcome, email_receive
 from tiski.channels.email.parsing import email_parse
 from tiski.customers.models import Identity
@@ -24,8 +24,9 @@ tokens = st.one_of(
 
 @given(subject=st.text(max_size=40) | st.lists(tokens, max_size=3).map(" ".join))
 def test_a_reference_token_is_found_only_as_a_whole_token_and_maps_to_a_case_number(subject: str) -> None:
-    token = reference_token_find(subject)
-    if token:
+    found = reference_tokens_find(subject)
+    assert len(found) == len(set(found))
+    for token in found:
         assert f"[{token}]".casefold() in subject.casefold()
         pk = case_pk_from_reference(token)
         assert pk is None or pk > 0
@@ -79,10 +80,10 @@ def test_a_mail_continues_only_a_case_it_references(mailbox) -> None:  # type: i
         by_message_id = Message.objects.filter(
             case=case, external_id__in=[*parsed.in_reply_to, *parsed.references]
         ).exclude(pk=result.receipt.message.pk)
-        token = reference_token_find(parsed.subject)
+        tokens = reference_tokens_find(parsed.subject)
         sender_customer_id = Identity.objects.get(kind="email", value=sender).customer_id
         # A token threads only onto a case of the sender's own; a Message-ID onto the case of that message.
-        by_token = bool(token) and case.pk == case_pk_from_reference(token) and case.customer_id == sender_customer_id
+        by_token = case.pk in {case_pk_from_reference(t) for t in tokens} and case.customer_id == sender_customer_id
         assert by_message_id.exists() or by_token, (subject, in_reply_to, references, case.reference)
 
     check()

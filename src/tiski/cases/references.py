@@ -16,7 +16,8 @@ def case_pk_from_reference(reference: str) -> int | None:
     return pk if pk > 0 else None
 
 
-def reference_token_find(text: str) -> str:
-    """Return the first bracketed reference token in TEXT ("Re: [TSK-1042] …" → "TSK-1042"), or ""."""
-    match = re.search(rf"\[({re.escape(settings.TISKI_CASE_PREFIX)}-\d{{1,12}})\]", text, re.I)
-    return match.group(1).upper() if match else ""
+def reference_tokens_find(text: str) -> list[str]:
+    """Return the bracketed reference tokens in TEXT, first first, each once ("Re: [TSK-7] Fw: [TSK-5] …" →
+    ["TSK-7", "TSK-5"]): a forwarded thread can carry someone else's case before the sender's own."""
+    pattern = rf"\[({re.escape(settings.TISKI_CASE_PREFIX)}-\d{{1,12}})\]"
+    return list(dict.fromkeys(token.upper() for token in re.findall(pattern, text, re.I)))

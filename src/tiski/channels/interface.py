@@ -43,7 +43,7 @@ class InboundMessage:
     raw: bytes = b""
     language: str = ""
     category_id: int | None = None
-    case_reference: str = ""  # a reference token found in the contact, e.g. "TSK-1042"
+    case_reference: str = ""  # reference tokens found in the contact, e.g. "TSK-1042" (several: space-separated)
     in_reply_to: Sequence[str] = ()  # external ids of earlier messages this one answers
     threading: Threading = Threading.NEW_CASE
     full_text: str = ""  # the whole text when body_text holds only the visible reply

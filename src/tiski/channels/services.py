@@ -165,10 +165,12 @@ def _thread(*, inbound: InboundMessage, customer: Customer) -> Case | None:
         )
         if answered is not None:
             return answered.case
-    if inbound.case_reference:
-        pk = case_pk_from_reference(inbound.case_reference)
-        # Only the case's own customer continues it by reference; a guessed token opens a new case.
-        referenced = Case.objects.filter(pk=pk, customer=customer).first() if pk else None
+    pks = [pk for token in inbound.case_reference.split() if (pk := case_pk_from_reference(token))]
+    if pks:
+        # Only the case's own customer continues it by reference; a guessed token opens a new case. Of
+        # several tokens (a forwarded thread), the first that is the customer's own wins.
+        own = {case.pk: case for case in Case.objects.filter(pk__in=pks, customer=customer)}
+        referenced = next((own[pk] for pk in pks if pk in own), None)
         if referenced is not None:
             return referenced
     if inbound.threading is Threading.CONVERSATION:

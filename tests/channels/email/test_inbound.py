@@ -94,6 +94,15 @@ def test_reply_threads_by_the_reference_token_in_the_subject(mailbox):
     assert email_receive(raw=answer, mailbox=mailbox).receipt.case == first.case
 
 
+def test_of_several_tokens_in_the_subject_the_senders_own_case_wins(mailbox):
+    someone_elses = email_receive(raw=mail_bytes(sender="Olli <olli@example.com>"), mailbox=mailbox).receipt.case
+    first = email_receive(raw=mail_bytes(), mailbox=mailbox).receipt
+    forwarded = f"Re: [{someone_elses.reference}] Fw: [{first.case.reference}] Paita"
+    assert email_receive(raw=mail_bytes(subject=forwarded), mailbox=mailbox).receipt.case == first.case
+    stranger = mail_bytes(subject=forwarded, sender="Mallory <mallory@example.com>")
+    assert email_receive(raw=stranger, mailbox=mailbox).receipt.case_created  # neither case is theirs
+
+
 def test_reply_to_a_solved_case_reopens_it_for_its_owner(mailbox, agent):
     first = email_receive(raw=mail_bytes(message_id="<s1@example.com>"), mailbox=mailbox).receipt
     case_update(case=first.case, actor=agent, owner=agent, status=Case.Status.SOLVED)

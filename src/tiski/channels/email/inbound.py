@@ -17,7 +17,7 @@ from django.db import DataError, transaction
 from django.utils import timezone
 
 from tiski.cases.models import CaseEvent, Message
-from tiski.cases.references import reference_token_find
+from tiski.cases.references import reference_tokens_find
 from tiski.cases.services import case_event_record
 from tiski.channels.email.mailbox import MailboxPolicy, mailbox_policy, our_addresses
 from tiski.channels.email.parsing import EmailParseError, ParsedEmail, email_parse
@@ -106,7 +106,7 @@ def _inbound(*, mailbox: Channel, policy: MailboxPolicy, parsed: ParsedEmail, ra
         raw=raw,
         external_id=_external_id(parsed, raw),
         in_reply_to=[*parsed.in_reply_to, *reversed(parsed.references)],
-        case_reference=reference_token_find(parsed.subject),
+        case_reference=" ".join(reference_tokens_find(parsed.subject)),
         auto_submitted=parsed.auto_submitted,
         reopen_within=policy.reopen_within,
     )
