@@ -146,6 +146,29 @@ def test_the_offline_forms_when_nobody_is_online(
     assert Case.objects.filter(channel=shop_chat, tags__name="callback-request").count() == 2
 
 
+def test_too_many_chats_from_one_address_are_told_why_and_the_widget_backs_off(
+    live_asgi: str,  # noqa: F811
+    browser: Browser,
+    shop_chat: Channel,
+    settings: Any,
+) -> None:
+    settings.TISKI_RATES = {**settings.TISKI_RATES, "chat_open": "1/60"}
+    first = _page(browser, live_asgi, shop_chat, "en")
+    first.get_by_role("button", name="Chat with us").click()
+    expect(first.locator("#tiski-name")).to_be_visible(timeout=LIVE_MS)  # the first socket is in
+
+    second = _page(browser, live_asgi, shop_chat, "en")
+    attempts: list[Any] = []
+    second.on("websocket", lambda socket: attempts.append(socket))
+    second.get_by_role("button", name="Chat with us").click()
+    expect(second.get_by_role("alert")).to_contain_text("Too many chats opened from your address", timeout=LIVE_MS)
+    second.wait_for_timeout(6500)
+    # Refused sockets wait 1, 2, 4 … s before trying again (a reset pause would try every second: 7 times).
+    assert 2 <= len(attempts) <= 4, len(attempts)
+    first.context.close()
+    second.context.close()
+
+
 def test_the_widget_script_is_small() -> None:
     widget = Path(__file__).resolve().parents[2] / "src/tiski/channels/chat/static/chat/widget.js"
     assert widget.stat().st_size < WIDGET_JS_MAX_BYTES

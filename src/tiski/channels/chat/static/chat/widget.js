@@ -302,7 +302,8 @@
     if (ws && ws.readyState <= 1) return;
     var url = base.replace(/^http/, "ws") + "ws/chat/" + channelId + "/";
     ws = new WebSocket(url);
-    ws.onopen = function () { retry = 0; state.connected = true; hello(); };
+    ws.onopen = function () { state.connected = true; hello(); };  // the pause resets at "welcome": a socket
+    // refused after opening (too many from one address, close 4429) waits longer each time
     ws.onmessage = function (event) { var data; try { data = JSON.parse(event.data); } catch (e) { return; } receive(data); };
     ws.onclose = function () {
       state.connected = false; render();
@@ -326,6 +327,7 @@
   function receive(data) {
     switch (data.type) {
       case "welcome":
+        retry = 0;
         state.welcome = data; state.online = data.online;
         if (data.token) { state.token = data.token; store("token", data.token); }
         (data.history || []).forEach(showMessage);
